@@ -1,0 +1,34 @@
+/**
+ * What a slice type declares about itself. Code branches on these capabilities,
+ * never on a type's name; a new slice type is one folder that exports a
+ * `SliceDefinition` and one line in `slices/registry.ts`.
+ */
+export type SliceKind = 'collect' | 'organize' | 'harness';
+
+export type LoadMode = 'snapshot' | 'incremental' | 'cdc';
+
+export interface SliceCapabilities {
+  modes: readonly LoadMode[];
+  /** Whether deletes at the source are seen (needs cdc or a soft-delete column). */
+  deletes: boolean;
+  /** Default for the Map state's MaxConcurrency when the config says nothing. */
+  defaultMaxConnections: number;
+  /** Whether the source must be reached from inside a VPC when configured. */
+  vpc: boolean;
+}
+
+export interface SliceDefinition<Config = unknown> {
+  /** `<kind>/<name>`, e.g. `collect/postgres`. */
+  type: string;
+  kind: SliceKind;
+  summary: string;
+  capabilities: SliceCapabilities;
+  /** JSON Schema (draft 2020-12 subset that ajv supports) of the slice's YAML file. */
+  configSchema: Record<string, unknown>;
+  /** A complete, valid example config printed by `reef describe`. */
+  example: Config;
+  /** Connection limit to use as the Map's MaxConcurrency for this config. */
+  maxConcurrency(config: Config): number;
+  /** Secret names the config refers to (never values). */
+  secretNames(config: Config): string[];
+}
