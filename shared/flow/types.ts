@@ -1,0 +1,40 @@
+/**
+ * A flow project as loaded from disk and validated: what `reef validate`,
+ * `reef run` and the CDK app all read. Nothing here holds a secret value.
+ */
+export interface LocalDatabase {
+  /** The secret name that, locally, points at this embedded PostgreSQL database. */
+  secret: string;
+  database: string;
+  /** A module (relative to the flow) exporting `fill(client)` and `tick(client, timelabel)`; demo flows only. */
+  generator?: string;
+}
+
+export interface InstallationSpec {
+  /** Installation name: prefixes stack names and resource names. */
+  name: string;
+  /** Target account and region for `cdk deploy`; synth works without them. */
+  account?: string;
+  region?: string;
+  local: {
+    databases: LocalDatabase[];
+  };
+}
+
+export interface SliceSpec {
+  /** The slice name: the YAML file's base name. */
+  slice: string;
+  /** The slice type, e.g. `collect/postgres`. */
+  type: string;
+  /** Path of the file it came from, relative to the flow directory. */
+  file: string;
+  /** The config, validated against the slice type's JSON Schema. */
+  config: unknown;
+}
+
+export interface Flow {
+  /** Absolute path of the flow directory. */
+  dir: string;
+  installation: InstallationSpec;
+  sources: SliceSpec[];
+}

@@ -1,0 +1,19 @@
+import type { SliceDefinition } from '../../../shared/slice.ts';
+import { configSchema, exampleConfig, DEFAULT_MAX_CONNECTIONS, type CollectPostgresConfig } from './config.ts';
+
+export const collectPostgres = {
+  type: 'collect/postgres',
+  kind: 'collect',
+  summary: 'PostgreSQL tables into the S3 lake as Parquet, in snapshot or incremental batches',
+  capabilities: {
+    modes: ['snapshot', 'incremental'],
+    // Deletes are invisible to a cursor query; cdc (logical replication) will see them.
+    deletes: false,
+    defaultMaxConnections: DEFAULT_MAX_CONNECTIONS,
+    vpc: true,
+  },
+  configSchema,
+  example: exampleConfig,
+  maxConcurrency: (c) => c.connection.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+  secretNames: (c) => [c.connection.secret],
+} satisfies SliceDefinition<CollectPostgresConfig>;
