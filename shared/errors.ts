@@ -58,3 +58,12 @@ export function describeError(e: unknown): string {
   const r = asReefError(e);
   return `${r.category} error (${r.code}): ${r.message}`;
 }
+
+/**
+ * Reads back the one-line form `describeError` wrote, as it arrives from a
+ * Task's failure (the Lambda's errorMessage, or the local Cause).
+ */
+export function parseErrorLine(line: string): { category: ErrorCategory; code: string; message: string } | undefined {
+  const m = /^(source|target|config|internal) error \(([\w.-]+)\): ([\s\S]*)$/.exec(line);
+  return m ? { category: m[1] as ErrorCategory, code: m[2], message: m[3] } : undefined;
+}

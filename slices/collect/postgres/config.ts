@@ -3,6 +3,8 @@
  * The JSON Schema below is what `reef validate` checks and `reef describe` prints;
  * the TypeScript type is what the slice's code reads after validation.
  */
+import type { ConfigProblem } from '../../../shared/slice.ts';
+import { parseTableRef } from './sql.ts';
 export type CollectPostgresMode = 'snapshot' | 'incremental';
 
 export interface LoadunitByTable {
@@ -151,4 +153,58 @@ export const exampleConfig: CollectPostgresConfig = {
 
 export function isPatternLoadunit(l: LoadunitSpec): l is LoadunitByPattern {
   return 'pattern' in l;
+}
+
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/**
+ * A loadunit's name is its lake folder, its dataset's table and part of its
+ * metadata keys, so it must be a plain identifier: `as`, or else the table's
+ * own name when that is plain. Returns undefined when neither is.
+ */
+export function loadunitName(spec: LoadunitByTable): string | undefined {
+  if (spec.as) return spec.as;
+  let table: string;
+  try {
+    table = parseTableRef(spec.table, 'table').table;
+  } catch {
+    return undefined;
+  }
+  return PLAIN_NAME.test(table) ? table : undefined;
+}
+
+export function configProblems(config: CollectPostgresConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  // Compared without case: the warehouse folds unquoted identifiers to lowercase.
+  const seen = new Map<string, number>();
+  config.loadunits.forEach((spec, i) => {
+    if (isPatternLoadunit(spec)) return;
+    try {
+      parseTableRef(spec.table, 'table');
+    } catch (e) {
+      problems.push({ path: ['loadunits', i, 'table'], message: (e as Error).message.replace(/^table: /, '') });
+      return;
+    }
+    const name = loadunitName(spec);
+    if (name === undefined) {
+      problems.push({
+        path: ['loadunits', i, 'table'],
+        message: `found table ${JSON.stringify(spec.table)}, whose name is not a plain identifier; expected an "as: <name>" (letters, digits, _) to name its loadunit`,
+      });
+      return;
+    }
+    const first = seen.get(name.toLowerCase());
+    if (first !== undefined) {
+      problems.push({
+        path: ['loadunits', i, spec.as ? 'as' : 'table'],
+        message: `found loadunit name "${name}", already used by loadunits[${first}]; expected unique loadunit names within a slice: rename one with "as"`,
+      });
+      return;
+    }
+    seen.set(name.toLowerCase(), i);
+    if (spec.mode === 'snapshot' && spec.cursor) {
+      problems.push({ path: ['loadunits', i, 'cursor'], message: 'found a cursor on a snapshot loadunit; expected mode: incremental, or no cursor' });
+    }
+  });
+  return problems;
 }

@@ -1,5 +1,6 @@
 import type { SliceDefinition } from '../../../shared/slice.ts';
-import { configSchema, exampleConfig, DEFAULT_MAX_CONNECTIONS, type CollectPostgresConfig } from './config.ts';
+import { COLLECT_TASKS } from '../../../shared/orchestration/contracts.ts';
+import { configProblems, configSchema, exampleConfig, DEFAULT_MAX_CONNECTIONS, type CollectPostgresConfig } from './config.ts';
 
 export const collectPostgres = {
   type: 'collect/postgres',
@@ -16,4 +17,15 @@ export const collectPostgres = {
   example: exampleConfig,
   maxConcurrency: (c) => c.connection.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
   secretNames: (c) => [c.connection.secret],
+  schedule: (c) => c.schedule,
+  problems: configProblems,
+  runtime: async () => {
+    const { collectHandlers } = await import('./collector.ts');
+    return {
+      handlers: (services) => {
+        const h = collectHandlers(services);
+        return Object.fromEntries(Object.entries(COLLECT_TASKS).map(([task, state]) => [state, h[task as keyof typeof h]]));
+      },
+    };
+  },
 } satisfies SliceDefinition<CollectPostgresConfig>;

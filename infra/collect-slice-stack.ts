@@ -1,0 +1,64 @@
+/**
+ * The stack of one collect slice: reads the slice's validated config through
+ * its type's definition and hands the core resources to a CollectSlice.
+ */
+import { fileURLToPath } from 'node:url';
+import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { SliceSpec } from '../shared/flow/types.ts';
+import type { SliceDefinition } from '../shared/slice.ts';
+import { CollectSlice, type SliceVpcPlacement } from './constructs/collect-slice.ts';
+import type { CoreStack } from './core-stack.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** Every collect slice type keeps its Lambda entry points at `slices/<type>/handlers.ts`. */
+export function handlersEntryOf(sliceType: string): string {
+  return `${REPO_ROOT}slices/${sliceType}/handlers.ts`;
+}
+
+export interface CollectSliceStackProps extends StackProps {
+  installation: string;
+  /** The slice as loaded from the flow (config already validated against its type's schema). */
+  spec: SliceSpec;
+  definition: SliceDefinition<unknown>;
+  core: CoreStack;
+}
+
+/** The VPC placement of a config whose type declares the `vpc` capability, checked field by field. */
+function vpcPlacementOf(spec: SliceSpec): SliceVpcPlacement | undefined {
+  const vpc = (spec.config as { connection?: { vpc?: unknown } } | null)?.connection?.vpc;
+  if (vpc === undefined) return undefined;
+  const v = vpc as Partial<SliceVpcPlacement>;
+  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  if (typeof v.vpcId !== 'string' || !strings(v.subnetIds) || !strings(v.availabilityZones) || (v.securityGroupIds !== undefined && !strings(v.securityGroupIds))) {
+    throw new Error(`${spec.file}: connection.vpc: expected { vpcId, subnetIds[], availabilityZones[], securityGroupIds?[] }`);
+  }
+  return { vpcId: v.vpcId, subnetIds: v.subnetIds, availabilityZones: v.availabilityZones, securityGroupIds: v.securityGroupIds };
+}
+
+export class CollectSliceStack extends Stack {
+  readonly collect: CollectSlice;
+
+  constructor(scope: Construct, id: string, props: CollectSliceStackProps) {
+    super(scope, id, props);
+    const { spec, definition } = props;
+    Tags.of(this).add('reef:slice', spec.slice);
+    const core = props.core.referencesFor(this);
+
+    this.collect = new CollectSlice(this, 'Collect', {
+      installation: props.installation,
+      slice: spec.slice,
+      sliceType: definition.type,
+      handlersEntry: handlersEntryOf(definition.type),
+      schedule: definition.schedule(spec.config),
+      secretNames: definition.secretNames(spec.config),
+      maxConcurrency: definition.maxConcurrency(spec.config),
+      vpc: definition.capabilities.vpc ? vpcPlacementOf(spec) : undefined,
+      table: core.table,
+      lakeBucket: core.lakeBucket,
+      lakeKey: core.lakeKey,
+      eventBus: core.eventBus,
+    });
+  }
+}

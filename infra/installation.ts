@@ -1,0 +1,69 @@
+/**
+ * A whole installation as CDK stacks: one core stack and one stack per slice,
+ * from a loaded Flow. Kept apart from app.ts so tests synthesize exactly what
+ * `cdk synth` does, from Flow objects they build themselves.
+ */
+import { Tags, Validations, type App, type Environment, type Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { Flow } from '../shared/flow/types.ts';
+import { findSliceType } from '../slices/registry.ts';
+import { CollectSliceStack } from './collect-slice-stack.ts';
+import { CoreStack } from './core-stack.ts';
+
+export interface Installation {
+  core: CoreStack;
+  /** By slice name. */
+  slices: Map<string, Stack>;
+}
+
+export function coreStackId(installation: string): string {
+  return `${installation}-core`;
+}
+
+/** The kind is part of the id so no slice name (say `core`) can collide with another stack. */
+export function sliceStackId(installation: string, kind: string, slice: string): string {
+  return `${installation}-${kind}-${slice}`;
+}
+
+export function buildInstallation(app: App, flow: Flow): Installation {
+  const name = flow.installation.name;
+  const { account, region } = flow.installation;
+  // Left undefined, stacks stay environment-agnostic: synth needs no credentials.
+  const env: Environment | undefined = account || region ? { account, region } : undefined;
+  Tags.of(app).add('reef:installation', name);
+
+  const core = new CoreStack(app, coreStackId(name), {
+    installation: name,
+    env,
+    description: `Reef ${name}: metadata table, lake bucket and key, event bus, notifications`,
+  });
+
+  const slices = new Map<string, Stack>();
+  for (const spec of flow.sources) {
+    const definition = findSliceType(spec.type);
+    if (!definition) throw new Error(`${spec.file}: type: found ${JSON.stringify(spec.type)}, expected a registered slice type`);
+    switch (definition.kind) {
+      case 'collect':
+        slices.set(
+          spec.slice,
+          new CollectSliceStack(app, sliceStackId(name, definition.kind, spec.slice), {
+            installation: name,
+            spec,
+            definition,
+            core,
+            env,
+            description: `Reef ${name}: collect slice ${spec.slice} (${definition.type})`,
+          }),
+        );
+        break;
+      default:
+        throw new Error(`${spec.file}: slice kind ${definition.kind} (${definition.type}) cannot be deployed yet; expected a collect slice`);
+    }
+  }
+  return { core, slices };
+}
+
+/** cdk-nag's AWS Solutions and Serverless packs over the whole app; findings are acknowledged where they arise, each with its reason. */
+export function addNagChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+}

@@ -1,0 +1,95 @@
+/**
+ * The JSON Schema of a flow's `reef.yaml`: what the flow loader checks and
+ * describe.ts prints (describeSchemaFields). The TypeScript shape after defaults are applied is
+ * `InstallationSpec` in types.ts.
+ */
+import type { InstallationSpec, LocalDatabase } from './types.ts';
+
+/**
+ * The name prefixes every stack and many resource names (buckets, tables,
+ * roles), so it stays within what all of them accept: lowercase (S3), starts
+ * with a letter (CloudFormation), never ends with a hyphen (S3 bucket names),
+ * and short enough to leave room for suffixes under the 63/64-character limits.
+ */
+export const INSTALLATION_NAME_PATTERN = '^[a-z][a-z0-9-]{1,30}[a-z0-9]$';
+
+/** A PostgreSQL identifier that needs no quoting, so it can be used as-is in `CREATE DATABASE`. */
+const DATABASE_PATTERN = '^[a-z_][a-z0-9_]{0,62}$';
+
+/** The same characters Secrets Manager allows in a secret name (and the collect slices accept). */
+const SECRET_PATTERN = '^[A-Za-z0-9/_+=.@-]{1,512}$';
+
+export const installationSchema = {
+  $id: 'https://reef.dev/schemas/reef-yaml.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: {
+      type: 'string',
+      pattern: INSTALLATION_NAME_PATTERN,
+      description: 'installation name: 3-32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen; prefixes stack and resource names',
+    },
+    account: {
+      type: 'string',
+      pattern: '^[0-9]{12}$',
+      description: 'AWS account id (12 digits) that `cdk deploy` targets; synth works without it',
+    },
+    region: {
+      type: 'string',
+      pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$',
+      description: 'AWS region, e.g. eu-west-1',
+    },
+    local: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'settings used only by `reef dev` / `reef run` on this machine',
+      properties: {
+        databases: {
+          type: 'array',
+          default: [],
+          description: 'embedded PostgreSQL databases created locally, each standing in for a source secret',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['secret', 'database'],
+            properties: {
+              secret: {
+                type: 'string',
+                pattern: SECRET_PATTERN,
+                description: 'secret name that, locally, points at this database',
+              },
+              database: {
+                type: 'string',
+                pattern: DATABASE_PATTERN,
+                description: 'database name: lowercase letters, digits and underscores, starting with a letter or underscore',
+              },
+              generator: {
+                type: 'string',
+                pattern: '^[^/].*\\.ts$',
+                description: 'demo only: a .ts module relative to the flow exporting fill(client) and tick(client, timelabel)',
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** What reef.yaml holds once it passed `installationSchema`, before defaults. */
+interface RawInstallation {
+  name: string;
+  account?: string;
+  region?: string;
+  local?: { databases?: LocalDatabase[] };
+}
+
+/** Apply the schema's defaults to a config that passed validation. */
+export function withInstallationDefaults(raw: unknown): InstallationSpec {
+  const r = raw as RawInstallation;
+  const spec: InstallationSpec = { name: r.name, local: { databases: r.local?.databases ?? [] } };
+  if (r.account !== undefined) spec.account = r.account;
+  if (r.region !== undefined) spec.region = r.region;
+  return spec;
+}

@@ -1,0 +1,346 @@
+/**
+ * The collect/postgres slice's work, one function per state of its state
+ * machine. Handlers (Lambda or local) only parse input and call these.
+ */
+import { randomUUID } from 'node:crypto';
+import { DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type pg from 'pg';
+import { TerminalError, TransientError, parseErrorLine } from '../../../shared/errors.ts';
+import { batchPrefix, manifestKey as manifestKeyOf } from '../../../shared/lake/layout.ts';
+import { readManifest, type BatchManifest } from '../../../shared/lake/manifest.ts';
+import type { BatchRecord } from '../../../shared/metadata/types.ts';
+import type {
+  BatchOutcome,
+  BatchRef,
+  CollectPlan,
+  CollectRunRequest,
+  ExtractResult,
+  FailInput,
+  PlannedUnit,
+} from '../../../shared/orchestration/contracts.ts';
+import { atBoundary, emit, type Handler, type Services } from '../../../shared/runtime/services.ts';
+import { isEmptyDiff } from '../../../shared/schema.ts';
+import { lastCompleteTimelabel, parseSchedule, timelabelRange } from '../../../shared/timelabel.ts';
+import { describeTable, listTables, type SourceTable } from './catalog.ts';
+import { isPatternLoadunit, loadunitName, type CollectPostgresConfig, type LoadunitByTable } from './config.ts';
+import { connectSource, sourceError } from './connect.ts';
+import { cursorUpperBound, extractTable } from './extract-table.ts';
+import { parseTableRef } from './sql.ts';
+
+/**
+ * A running batch's lease: as long as the longest extraction a Lambda can run
+ * (15 minutes), so a live run is never taken over and a dead one is after that.
+ */
+export const BATCH_LEASE_SECONDS = 15 * 60;
+
+/** A resolved loadunit: one source table and what to call it. */
+interface Loadunit {
+  name: string;
+  schema: string;
+  table: string;
+  mode: 'snapshot' | 'incremental';
+  cursor?: string;
+  keys?: string[];
+}
+
+function nameOf(spec: LoadunitByTable): string {
+  const name = loadunitName(spec);
+  if (!name) {
+    throw new TerminalError('config', `loadunit table ${JSON.stringify(spec.table)} has no plain name; expected an "as" name (letters, digits, _)`, { code: 'config.loadunit-name' });
+  }
+  return name;
+}
+
+export function datasetName(slice: string, loadunit: string): string {
+  return `${slice}.${loadunit}`;
+}
+
+async function sliceConfig(services: Services, slice: string): Promise<CollectPostgresConfig> {
+  const record = await services.metadata.getSliceConfig(slice);
+  if (!record) {
+    throw new TerminalError('config', `slice ${slice} has no stored config; expected one written by \`reef run\` or \`reef apply\``, {
+      code: 'config.missing-slice',
+    });
+  }
+  if (record.type !== 'collect/postgres') {
+    throw new TerminalError('config', `slice ${slice} is of type ${record.type}; expected collect/postgres`, { code: 'config.slice-type' });
+  }
+  return record.config as CollectPostgresConfig;
+}
+
+async function withSource<T>(services: Services, config: CollectPostgresConfig, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const secret = await services.secrets.get(config.connection.secret);
+  const client = await connectSource(secret, config.connection.ssl);
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Table loadunits are known from config alone; pattern loadunits need the source's catalog. */
+async function resolveLoadunits(services: Services, slice: string, config: CollectPostgresConfig): Promise<Loadunit[]> {
+  const units: Loadunit[] = [];
+  const patterns = config.loadunits.filter(isPatternLoadunit);
+  for (const spec of config.loadunits) {
+    if (isPatternLoadunit(spec)) continue;
+    const ref = parseTableRef(spec.table, `slice ${slice}: loadunits table`);
+    units.push({ name: nameOf(spec), schema: ref.schema, table: ref.table, mode: spec.mode, cursor: spec.cursor, keys: spec.keys });
+  }
+  if (patterns.length > 0) {
+    await withSource(services, config, async (client) => {
+      for (const p of patterns) {
+        for (const t of await listTables(client, p.pattern)) {
+          if (units.some((u) => u.name === t.table)) continue;
+          if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(t.table)) {
+            services.log(`skipped table ${t.schema}.${t.table} of pattern ${p.pattern}: its name is not a plain identifier; list it with "as" to collect it`, { slice });
+            continue;
+          }
+          units.push({ name: t.table, schema: t.schema, table: t.table, mode: 'snapshot' });
+        }
+      }
+    });
+  }
+  return units;
+}
+
+function requestedTimelabels(config: CollectPostgresConfig, request: CollectRunRequest, now: Date): string[] {
+  const schedule = parseSchedule(config.schedule, `slice ${request.slice}: schedule`);
+  if (request.timelabel) return timelabelRange(schedule, request.timelabel, request.timelabel);
+  if (request.from || request.to) {
+    if (!request.from || !request.to) {
+      throw new TerminalError('config', `a range needs both from and to; found from=${request.from ?? '-'} to=${request.to ?? '-'}`, { code: 'config.range' });
+    }
+    return timelabelRange(schedule, request.from, request.to);
+  }
+  return [lastCompleteTimelabel(schedule, request.scheduledTime ? new Date(request.scheduledTime) : now)];
+}
+
+export async function plan(services: Services, request: CollectRunRequest): Promise<CollectPlan> {
+  const config = await sliceConfig(services, request.slice);
+  const wanted = requestedTimelabels(config, request, services.now());
+  const loadunits = await resolveLoadunits(services, request.slice, config);
+  const units: PlannedUnit[] = [];
+  for (const lu of loadunits) {
+    const dataset = datasetName(request.slice, lu.name);
+    await services.metadata.repairLoadunitPointer(request.slice, lu.name);
+    for (const timelabel of wanted) await services.metadata.createBatch({ slice: request.slice, loadunit: lu.name, dataset, timelabel });
+    // Earlier batches that never committed run first, so an incremental cursor never skips past them.
+    const outstanding = (await services.metadata.listBatches(request.slice, lu.name))
+      .filter((b) => b.status !== 'committed' && b.timelabel < wanted[0])
+      .map((b) => b.timelabel);
+    units.push({ slice: request.slice, loadunit: lu.name, dataset, timelabels: [...new Set([...outstanding, ...wanted])].sort() });
+  }
+  services.log(`planned ${units.length} loadunit(s) for ${wanted.length} timelabel(s)`, { slice: request.slice });
+  return { runId: randomUUID(), slice: request.slice, units };
+}
+
+function findLoadunit(config: CollectPostgresConfig, ref: BatchRef): LoadunitByTable | undefined {
+  return config.loadunits.filter((l): l is LoadunitByTable => !isPatternLoadunit(l)).find((l) => nameOf(l) === ref.loadunit);
+}
+
+async function sourceTableFor(client: pg.Client, config: CollectPostgresConfig, ref: BatchRef): Promise<{ table: SourceTable; spec?: LoadunitByTable }> {
+  const spec = findLoadunit(config, ref);
+  if (spec) {
+    const r = parseTableRef(spec.table, `slice ${ref.slice}: loadunits table`);
+    return { table: await describeTable(client, r), spec };
+  }
+  // A pattern loadunit: its name is the table name within a matching schema.
+  for (const p of config.loadunits.filter(isPatternLoadunit)) {
+    const match = (await listTables(client, p.pattern)).find((t) => t.table === ref.loadunit);
+    if (match) return { table: await describeTable(client, match) };
+  }
+  throw new TerminalError('source', `loadunit ${ref.loadunit} of slice ${ref.slice} matches no source table any more; expected a table from the slice's loadunits`, {
+    code: 'source.missing-table',
+  });
+}
+
+async function ensureInOrder(services: Services, ref: BatchRef): Promise<BatchRecord | undefined> {
+  const batches = await services.metadata.listBatches(ref.slice, ref.loadunit);
+  const earlier = batches.find((b) => b.timelabel < ref.timelabel && b.status !== 'committed');
+  if (earlier) {
+    throw new TerminalError('internal', `${ref.dataset} timelabel ${ref.timelabel} waits for timelabel ${earlier.timelabel} (${earlier.status}) to commit first`, {
+      code: 'batch.out-of-order',
+    });
+  }
+  return services.metadata.latestCommittedBatch(ref.slice, ref.loadunit);
+}
+
+export async function extract(services: Services, ref: BatchRef): Promise<ExtractResult> {
+  const config = await sliceConfig(services, ref.slice);
+  const started = await services.metadata.startBatch({
+    slice: ref.slice, loadunit: ref.loadunit, timelabel: ref.timelabel, owner: ref.runId, leaseSeconds: BATCH_LEASE_SECONDS,
+  });
+  if (started.outcome === 'committed') {
+    const f = started.batch.figures ?? { rows: 0, files: 0, bytes: 0 };
+    return { ...ref, status: 'skipped', manifestKey: started.batch.manifestKey, ...f };
+  }
+  if (started.outcome === 'busy') {
+    throw new TransientError('internal', `${ref.dataset} timelabel ${ref.timelabel} is being extracted by another run (lease until ${started.batch.leaseUntil})`, {
+      code: 'batch.busy',
+    });
+  }
+  return withSource(services, config, async (client) => {
+    const { table, spec } = await sourceTableFor(client, config, ref);
+    let cursor: { column: string; from: string | null; to: string | null } | undefined;
+    if (spec?.mode === 'incremental' && spec.cursor) {
+      if (!table.columns.some((c) => c.name === spec.cursor)) {
+        throw new TerminalError('config', `slice ${ref.slice}: loadunit ${ref.loadunit}: cursor column "${spec.cursor}" is not a column of ${table.schema}.${table.table}; found ${table.columns.map((c) => c.name).join(', ')}`, {
+          code: 'config.unknown-column',
+        });
+      }
+      const previous = await ensureInOrder(services, ref);
+      const fixed = await services.metadata.fixBatchCursor({
+        slice: ref.slice, loadunit: ref.loadunit, timelabel: ref.timelabel, owner: ref.runId,
+        cursor: { from: previous?.cursor?.to ?? null, to: await cursorUpperBound(client, table, spec.cursor) },
+      });
+      cursor = { column: spec.cursor, from: fixed.from, to: fixed.to };
+    }
+    const rowGroupRows = config.extract?.rowGroupRows;
+    const rowGroupsPerPart = config.extract?.rowGroupsPerPart;
+    let manifest: BatchManifest;
+    try {
+      manifest = await extractTable({
+        client, table, s3: services.s3, bucket: services.bucket, slice: ref.slice, loadunit: ref.loadunit, dataset: ref.dataset,
+        timelabel: ref.timelabel, cursor, rowGroupRows, rowGroupsPerPart,
+        onPart: (n, part) => {
+          services.log(`uploaded ${part.key} (${part.rows} rows)`, { dataset: ref.dataset, timelabel: ref.timelabel });
+          services.faults.hit('extract.part', n);
+        },
+      });
+    } catch (e) {
+      throw isDriverError(e) ? sourceError(e, `${table.schema}.${table.table}`) : e;
+    }
+    return {
+      ...ref, status: 'extracted', manifestKey: manifestKeyOf(ref.slice, ref.loadunit, ref.timelabel),
+      rows: manifest.rows, files: manifest.files.length, bytes: manifest.bytes,
+    };
+  });
+}
+
+function isDriverError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && !(e instanceof Error && 'category' in e) && 'code' in e;
+}
+
+/** Parts named by the manifest must all be there with their sizes; anything else under the prefix is from a dead attempt. */
+async function verifyAndTidy(services: Services, manifest: BatchManifest, ref: BatchRef): Promise<void> {
+  for (const file of manifest.files) {
+    let size: number | undefined;
+    try {
+      size = (await services.s3.send(new HeadObjectCommand({ Bucket: services.bucket, Key: file.key }))).ContentLength;
+    } catch (e) {
+      throw new TerminalError('internal', `part ${file.key} named in the manifest is missing from the lake: ${(e as Error).name}`, { code: 'lake.missing-part' });
+    }
+    if (size !== file.bytes) {
+      throw new TerminalError('internal', `part ${file.key} has ${size} bytes in the lake; the manifest says ${file.bytes}`, { code: 'lake.size-mismatch' });
+    }
+  }
+  const keep = new Set([...manifest.files.map((f) => f.key), manifestKeyOf(ref.slice, ref.loadunit, ref.timelabel)]);
+  let token: string | undefined;
+  do {
+    const page = await services.s3.send(new ListObjectsV2Command({
+      Bucket: services.bucket, Prefix: batchPrefix(ref.slice, ref.loadunit, ref.timelabel), ContinuationToken: token,
+    }));
+    const strays = (page.Contents ?? []).map((o) => o.Key!).filter((k) => !keep.has(k));
+    if (strays.length > 0) {
+      await services.s3.send(new DeleteObjectsCommand({ Bucket: services.bucket, Delete: { Objects: strays.map((Key) => ({ Key })) } }));
+      services.log(`removed ${strays.length} part(s) left by an interrupted attempt`, { dataset: ref.dataset, timelabel: ref.timelabel });
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+}
+
+export async function commit(services: Services, result: ExtractResult): Promise<BatchOutcome> {
+  const base = { slice: result.slice, loadunit: result.loadunit, dataset: result.dataset, timelabel: result.timelabel };
+  if (result.status === 'skipped') {
+    return { ...base, status: 'skipped', rows: result.rows, files: result.files, bytes: result.bytes, manifestKey: result.manifestKey };
+  }
+  const manifest = await readManifest(services.s3, services.bucket, manifestKeyOf(result.slice, result.loadunit, result.timelabel));
+  await verifyAndTidy(services, manifest, result);
+  const { version, created } = await services.metadata.recordSchema({
+    slice: result.slice, dataset: result.dataset, schema: manifest.schema, since: result.timelabel,
+  });
+  if (created) await announceSchema(services, result, version.version, version.diff);
+  services.faults.hit('commit.before');
+  const figures = { rows: manifest.rows, files: manifest.files.length, bytes: manifest.bytes };
+  const batch = await services.metadata.commitBatch({
+    slice: result.slice, loadunit: result.loadunit, timelabel: result.timelabel, owner: result.runId,
+    figures, manifestKey: manifestKeyOf(result.slice, result.loadunit, result.timelabel), schemaVersion: version.version,
+  });
+  return { ...base, status: 'committed', ...figures, manifestKey: batch.manifestKey, schemaVersion: version.version };
+}
+
+async function announceSchema(
+  services: Services,
+  ref: BatchRef,
+  version: number,
+  diff: Parameters<typeof isEmptyDiff>[0] | undefined,
+): Promise<void> {
+  const common = { kind: 'metadata' as const, slice: ref.slice, dataset: ref.dataset, timelabel: ref.timelabel };
+  if (!diff) {
+    await emit(services, { ...common, type: 'dataset.created', detail: { version } });
+    return;
+  }
+  for (const c of diff.added) await emit(services, { ...common, type: 'column.added', detail: { version, column: c.name, sourceType: c.sourceType } });
+  for (const c of diff.dropped) await emit(services, { ...common, type: 'column.dropped', detail: { version, column: c.name, sourceType: c.sourceType } });
+  for (const r of diff.retyped) {
+    await emit(services, { ...common, type: 'column.retyped', detail: { version, column: r.after.name, from: r.before.sourceType, to: r.after.sourceType } });
+  }
+}
+
+export async function announce(services: Services, outcome: BatchOutcome): Promise<BatchOutcome> {
+  if (outcome.status === 'committed') {
+    await emit(services, {
+      kind: 'data', type: 'batch.committed', slice: outcome.slice, dataset: outcome.dataset, timelabel: outcome.timelabel,
+      detail: { step: 's3', rows: outcome.rows, files: outcome.files, bytes: outcome.bytes, manifestKey: outcome.manifestKey, schemaVersion: outcome.schemaVersion },
+    });
+  }
+  return outcome;
+}
+
+/** The Catch's `$.error`: Step Functions gives `Error` (our error's name) and `Cause` (Lambda's JSON, or the message locally). */
+function parseCaught(caught: FailInput['error']): BatchOutcome['error'] & object {
+  let message = caught.Cause ?? '';
+  let category = 'internal';
+  let code = 'internal.unexpected';
+  try {
+    const cause = JSON.parse(message) as { errorMessage?: string; message?: string; category?: string; code?: string };
+    message = cause.errorMessage ?? cause.message ?? message;
+    category = cause.category ?? category;
+    code = cause.code ?? code;
+  } catch {
+    // A plain-text cause: keep it as the message.
+  }
+  const line = parseErrorLine(message);
+  if (line) ({ category, code, message } = line);
+  return { name: caught.Error, category, code, message };
+}
+
+export async function fail(services: Services, input: FailInput): Promise<BatchOutcome> {
+  const error = parseCaught(input.error);
+  const batch = await services.metadata.failBatch({
+    slice: input.slice, loadunit: input.loadunit, timelabel: input.timelabel, owner: input.runId, error,
+  });
+  await emit(services, {
+    kind: 'data', type: 'batch.failed', slice: input.slice, dataset: input.dataset, timelabel: input.timelabel,
+    detail: { step: 's3', error },
+  });
+  services.log(`${input.dataset} ${input.timelabel} failed: ${error.message}`, {});
+  return {
+    slice: input.slice, loadunit: input.loadunit, dataset: input.dataset, timelabel: input.timelabel,
+    status: batch.status === 'committed' ? 'committed' : 'failed', rows: 0, files: 0, bytes: 0, error,
+  };
+}
+
+/** The slice's handlers by task, bound to their services: what Lambda and the local runtime both call. */
+export function collectHandlers(services: Services): Record<'plan' | 'extract' | 'commit' | 'announce' | 'fail', Handler> {
+  const guard = <I, O>(fn: (s: Services, input: I) => Promise<O>): Handler => atBoundary((input) => fn(services, input as I));
+  return {
+    plan: guard(plan),
+    extract: guard(extract),
+    commit: guard(commit),
+    announce: guard(announce),
+    fail: guard(fail),
+  };
+}
+

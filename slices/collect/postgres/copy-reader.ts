@@ -1,0 +1,433 @@
+/**
+ * Streams `COPY (SELECT ...) TO STDOUT (FORMAT binary)` and decodes it into
+ * row-group batches of ColumnBuilders, no JS object per row or cell. The
+ * stream is pulled: while a batch is being written the socket is not read, so
+ * PostgreSQL waits (TCP backpressure) and memory stays at one batch.
+ *
+ * Binary COPY layout: an 11-byte signature, flags, header extension; per row
+ * an int16 field count then (int32 length, bytes) per field, -1 for NULL; an
+ * int16 -1 trailer. All integers big-endian.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { ColumnBuilder, type RowGroupBatch } from '../../../shared/lake/parquet.ts';
+import { isReefError, TerminalError, TransientError, type ReefError } from '../../../shared/errors.ts';
+import type { SourceColumn, SourceTable } from './catalog.ts';
+import { qualifiedName, quoteIdent, quoteLiteral } from './sql.ts';
+import { decodeArray, decodeValue, KIND, type ColumnMapping, type Kind } from './types.ts';
+
+/** A row group is also closed at this many bytes of rows, so wide rows keep memory bounded. */
+export const DEFAULT_ROW_GROUP_BYTES = 64 * 1024 * 1024;
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const HEADER_BYTES = 19;
+
+export interface CursorWindow {
+  column: SourceColumn;
+  /** Exclusive lower bound, as the column's text; null for none. */
+  from: string | null;
+  /** Inclusive upper bound, as the column's text; null for none. */
+  to: string | null;
+}
+
+/**
+ * The COPY statement. COPY takes no bind parameters, so cursor bounds are
+ * quoted literals cast to the cursor column's base type (schema-qualified, no
+ * typmod, so nothing is truncated on the way).
+ */
+export function copySql(table: SourceTable, mappings: ColumnMapping[], window?: CursorWindow): string {
+  const list = mappings.length ? mappings.map((m) => m.select).join(', ') : '';
+  let sql = `SELECT ${list} FROM ${qualifiedName(table.schema, table.table)}`;
+  if (window && (window.from !== null || window.to !== null)) {
+    const col = quoteIdent(window.column.name);
+    const type = qualifiedName(window.column.base.schema, window.column.base.name);
+    const conditions: string[] = [];
+    if (window.from !== null) conditions.push(`${col} > ${quoteLiteral(window.from)}::${type}`);
+    if (window.to !== null) conditions.push(`${col} <= ${quoteLiteral(window.to)}::${type}`);
+    sql += ` WHERE ${conditions.join(' AND ')}`;
+  }
+  return `COPY (${sql}) TO STDOUT (FORMAT binary)`;
+}
+
+export interface CopyReaderOptions {
+  /** The columns of the COPY, in order. */
+  mappings: ColumnMapping[];
+  rowGroupRows: number;
+  rowGroupBytes?: number;
+}
+
+export class CopyReader {
+  /** Rows decoded so far. */
+  rows = 0;
+  /** Bytes of the COPY stream read so far. */
+  bytes = 0;
+  private readonly options: CopyReaderOptions;
+  private readonly builders: ColumnBuilder[];
+  private readonly mappings: ColumnMapping[];
+  private readonly hash = createHash('sha256');
+  private digest: string | undefined;
+  private batchRows = 0;
+  private batchBytes = 0;
+  private done = false;
+  private readonly kinds: Uint8Array;
+  private readonly lists: Uint8Array;
+  private readonly fieldOff: Int32Array;
+  private readonly fieldLen: Int32Array;
+  private readonly rowGroupBytes: number;
+
+  constructor(options: CopyReaderOptions) {
+    if (!(options.rowGroupRows >= 1)) {
+      throw new TerminalError('config', `rowGroupRows is ${options.rowGroupRows}; expected an integer of at least 1`, { code: 'config.row-group-rows' });
+    }
+    this.options = options;
+    this.mappings = options.mappings;
+    this.rowGroupBytes = options.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES;
+    this.builders = options.mappings.map((m) => new ColumnBuilder(m.schema, options.rowGroupRows));
+    this.kinds = Uint8Array.from(options.mappings, (m) => m.kind);
+    this.lists = Uint8Array.from(options.mappings, (m) => (m.list ? 1 : 0));
+    this.fieldOff = new Int32Array(options.mappings.length);
+    this.fieldLen = new Int32Array(options.mappings.length);
+  }
+
+  /** sha256 (hex) of the COPY byte stream as PostgreSQL sent it; available once the stream has been read to its end. */
+  checksum(): string {
+    if (this.digest === undefined) throw new TerminalError('internal', 'the COPY checksum was asked for before the stream ended; expected the stream to be read to its end first', { code: 'internal.checksum' });
+    return this.digest;
+  }
+
+  /**
+   * Run `sql` (a `COPY ... TO STDOUT (FORMAT binary)` whose columns are the
+   * mappings, see copySql) and yield its rows as batches of at most
+   * rowGroupRows rows. A batch's builders are
+   * reused for the next one: consume each batch before asking for the next.
+   * If the consumer stops early the COPY is abandoned mid-stream and the
+   * connection cannot run another query; discard it.
+   */
+  async *read(client: pg.ClientBase, sql: string): AsyncGenerator<RowGroupBatch> {
+    let stream: ReturnType<typeof copyTo>;
+    try {
+      stream = client.query(leanCopyTo(sql));
+    } catch (e) {
+      throw sourceError(e, 'starting the COPY');
+    }
+    try {
+      yield* this.decode(stream as AsyncIterable<Buffer>);
+    } catch (e) {
+      throw sourceError(e, 'reading the COPY stream');
+    } finally {
+      // Stopped early (an error, or the consumer gave up): abandon the stream.
+      if (!this.done) stream.destroy();
+    }
+  }
+
+  /** Decode a binary COPY byte stream, however it is cut into chunks. */
+  async *decode(chunks: AsyncIterable<Buffer>): AsyncGenerator<RowGroupBatch> {
+    let carry: Buffer | null = null;
+    let header = false;
+    for await (const chunk of chunks) {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      let buf: Buffer = chunk;
+      let off = 0;
+      if (!header) {
+        buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+        carry = null;
+        off = this.header(buf);
+        if (off < 0) {
+          carry = buf;
+          continue;
+        }
+        header = true;
+      } else if (carry) {
+        // A row was cut at the previous chunk's end. Join the cut with just enough of this
+        // chunk to finish it (rows are short; copying whole chunks would cost more).
+        const cut: Buffer = carry;
+        carry = null;
+        for (let take = Math.min(chunk.length, 256 + 2 * cut.length); ; take = Math.min(chunk.length, take * 4)) {
+          const joint = Buffer.concat([cut, chunk.subarray(0, take)]);
+          const end = yield* this.drain(joint, 0);
+          if (end >= cut.length || this.done) {
+            off = end - cut.length;
+            break;
+          }
+          if (take === chunk.length) {
+            // Not even the whole chunk finishes the row: keep it all for the next one.
+            carry = joint;
+            off = chunk.length;
+            break;
+          }
+        }
+      }
+      if (off < buf.length && !this.done) off = yield* this.drain(buf, off);
+      if (this.done) {
+        if (off !== buf.length) throw new TerminalError('source', `the COPY stream has ${buf.length - off} bytes after its trailer; expected none`, { code: 'source.format' });
+      } else if (off < buf.length) {
+        carry = buf.subarray(off);
+      }
+    }
+    if (!this.done) {
+      throw new TransientError('source', `the COPY stream ended after ${this.rows} rows without its trailer; expected the end-of-data marker (connection lost?)`, { code: 'source.truncated' });
+    }
+    this.digest = this.hash.digest('hex');
+    if (this.batchRows > 0) {
+      yield this.batch();
+      this.resetBatch();
+    }
+  }
+
+  /** Decode the whole rows in `buf` from `off`, yielding each batch that fills; returns where decoding stopped. */
+  private *drain(buf: Buffer, off: number): Generator<RowGroupBatch, number> {
+    while (!this.done) {
+      off = this.decodeRows(buf, off);
+      if (this.batchRows >= this.options.rowGroupRows || this.batchBytes >= this.rowGroupBytes) {
+        yield this.batch();
+        this.resetBatch();
+        continue;
+      }
+      break;
+    }
+    return off;
+  }
+
+  /** The offset of the first row, or -1 when `buf` does not yet hold the whole header. */
+  private header(buf: Buffer): number {
+    if (buf.length < HEADER_BYTES) return -1;
+    if (!buf.subarray(0, SIGNATURE.length).equals(SIGNATURE)) {
+      throw new TerminalError('source', 'the COPY stream does not start with the binary COPY signature; expected PGCOPY\\n\\377\\r\\n\\0', { code: 'source.format' });
+    }
+    const flags = buf.readInt32BE(11);
+    if (flags & 0xffff0000) throw new TerminalError('source', `binary COPY header flags 0x${flags.toString(16)} ask for features Reef does not read; expected 0`, { code: 'source.format' });
+    const ext = buf.readInt32BE(15);
+    return buf.length < HEADER_BYTES + ext ? -1 : HEADER_BYTES + ext;
+  }
+
+  private batch(): RowGroupBatch {
+    return { rows: this.batchRows, columns: this.builders };
+  }
+
+  private resetBatch(): void {
+    for (const b of this.builders) {
+      // The unchecked writes in decodeRows rely on this; a violation would have dropped values.
+      if (!b.list && (b.levels > b.defs.length || b.byteLength > b.u8.length)) {
+        throw new TerminalError('internal', `column builder overflow (${b.levels} rows); expected at most ${this.options.rowGroupRows}`, { code: 'internal.overflow' });
+      }
+      b.reset();
+    }
+    this.batchRows = 0;
+    this.batchBytes = 0;
+  }
+
+  /** Decode whole rows from `off` until the batch is full, the buffer ends mid-row, or the trailer. Returns the new offset. */
+  private decodeRows(buf: Buffer, off: number): number {
+    const end = buf.length;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const ncols = this.builders.length;
+    const builders = this.builders;
+    const mappings = this.mappings;
+    const kinds = this.kinds;
+    const lists = this.lists;
+    const fieldOff = this.fieldOff;
+    const fieldLen = this.fieldLen;
+    const maxRows = this.options.rowGroupRows;
+    const maxBytes = this.rowGroupBytes;
+    let rows = this.batchRows;
+    let bytes = this.batchBytes;
+    while (rows < maxRows && bytes < maxBytes) {
+      if (off + 2 > end) break;
+      const nf = dv.getInt16(off);
+      if (nf === -1) {
+        this.done = true;
+        off += 2;
+        break;
+      }
+      if (nf !== ncols) {
+        throw new TerminalError('source', `a COPY row has ${nf} fields; expected ${ncols}`, { code: 'source.format' });
+      }
+      // Find the row's end first: a row cut by the chunk boundary waits for the next chunk.
+      let p = off + 2;
+      let whole = true;
+      for (let c = 0; c < ncols; c++) {
+        if (p + 4 > end) {
+          whole = false;
+          break;
+        }
+        const len = dv.getInt32(p);
+        p += 4;
+        fieldOff[c] = p;
+        fieldLen[c] = len;
+        if (len > 0) p += len;
+      }
+      if (!whole || p > end) break;
+      for (let c = 0; c < ncols; c++) {
+        const len = fieldLen[c];
+        const o = fieldOff[c];
+        const b = builders[c];
+        if (len < 0) {
+          if (lists[c]) b.nullList();
+          else b.nullRow();
+          continue;
+        }
+        if (lists[c]) {
+          decodeArray(dv, buf, o, b, mappings[c]);
+          continue;
+        }
+        // Flat builders hold rowGroupRows levels and values (see the constructor), and a batch
+        // never exceeds that many rows: the common kinds write without a capacity check.
+        if (b.maxDef === 0) b.levels++;
+        else b.defs[b.levels++] = 1;
+        switch (kinds[c]) {
+          case KIND.int4:
+            b.i32[b.count++] = dv.getInt32(o);
+            break;
+          case KIND.int8:
+          case KIND.time: {
+            const i = b.count++ << 1;
+            b.i32[i] = dv.getInt32(o + 4);
+            b.i32[i + 1] = dv.getInt32(o);
+            break;
+          }
+          case KIND.float8:
+            b.f64[b.count++] = dv.getFloat64(o);
+            break;
+          case KIND.bytes:
+            b.bytes(buf, o, o + len);
+            break;
+          case KIND.bool:
+            b.u8[b.count++] = buf[o] === 0 ? 0 : 1;
+            break;
+          default:
+            decodeValue(kinds[c] as Kind, dv, buf, o, len, b, mappings[c]);
+        }
+      }
+      bytes += p - off;
+      off = p;
+      rows++;
+    }
+    this.rows += rows - this.batchRows;
+    this.batchRows = rows;
+    this.batchBytes = bytes;
+    return off;
+  }
+}
+
+/** What leanCopyTo relies on in pg-copy-streams 7's CopyStreamQuery, beyond its public Readable side. */
+interface CopyStreamInternals {
+  _buffer: { push(b: Buffer): void };
+  _parse(chunk: Buffer): boolean | undefined;
+  _detach(): void;
+  _cleanup(): void;
+  push(chunk: Buffer | null): boolean;
+}
+
+const MSG = { ErrorResponse: 0x45, CopyOutResponse: 0x48, CopyData: 0x64, NotificationResponse: 0x41, NoticeResponse: 0x4e, ParameterStatus: 0x53 } as const;
+
+/**
+ * pg-copy-streams' `to()`, with its protocol splitter replaced: the stock one
+ * allocates a Buffer per CopyData message, that is per row, which cost more
+ * than decoding the row. This one copies the row payloads of each socket
+ * read into one buffer. Everything else (taking over the connection, handing
+ * it back, backpressure, errors) is pg-copy-streams' own, which is why this
+ * mirrors its `_parse` contract: return whether to keep reading, leave
+ * unparsed bytes in `_buffer` before `_detach()`.
+ */
+export function leanCopyTo(sql: string): ReturnType<typeof copyTo> {
+  const stream = copyTo(sql);
+  const internals = stream as unknown as CopyStreamInternals;
+  const header = Buffer.alloc(5);
+  let headerFill = 0;
+  let code = 0;
+  let remaining = 0;
+  let inMessage = false;
+  // Payload collects here across socket reads: PostgreSQL sends 8 KiB at a time, and each
+  // chunk handed on costs a trip through the stream machinery.
+  let out = Buffer.allocUnsafe(COALESCE_BYTES);
+  let n = 0;
+  const continues = (c: number): boolean =>
+    c === MSG.CopyData || c === MSG.CopyOutResponse || c === MSG.ParameterStatus || c === MSG.NoticeResponse || c === MSG.NotificationResponse;
+  const flush = (self: CopyStreamInternals): boolean => {
+    if (n === 0) return true;
+    const full = out.subarray(0, n);
+    out = Buffer.allocUnsafe(COALESCE_BYTES);
+    n = 0;
+    return self.push(full);
+  };
+  internals._parse = function parse(this: CopyStreamInternals, chunk: Buffer): boolean | undefined {
+    let drained = true;
+    let i = 0;
+    const end = chunk.length;
+    let done = false;
+    while (i < end) {
+      if (inMessage) {
+        const take = Math.min(remaining, end - i);
+        if (code === MSG.CopyData) {
+          let from = i;
+          while (from < i + take) {
+            if (n === out.length && !flush(this)) drained = false;
+            const k = Math.min(out.length - n, i + take - from);
+            chunk.copy(out, n, from, from + k);
+            n += k;
+            from += k;
+          }
+        }
+        i += take;
+        remaining -= take;
+        if (remaining > 0) break;
+        inMessage = false;
+        if (!continues(code)) {
+          done = true;
+          break;
+        }
+        continue;
+      }
+      if (headerFill === 0 && chunk[i] === MSG.ErrorResponse) {
+        // Hand the error (and what follows) back to pg, which fails the query.
+        this._buffer.push(chunk.subarray(i));
+        this._detach();
+        return undefined;
+      }
+      header[headerFill++] = chunk[i++];
+      if (headerFill < 5) continue;
+      headerFill = 0;
+      code = header[0];
+      remaining = header.readUInt32BE(1) - 4;
+      inMessage = remaining > 0;
+      if (!inMessage && !continues(code)) {
+        done = true;
+        break;
+      }
+    }
+    if (done) {
+      if (!flush(this)) drained = false;
+      if (i < end) this._buffer.push(chunk.subarray(i));
+      this._detach();
+      this.push(null);
+      this._cleanup();
+    } else if (n >= COALESCE_BYTES - 16 * 1024 && !flush(this)) {
+      drained = false;
+    }
+    return drained;
+  };
+  return stream;
+}
+
+/** Bytes of COPY payload gathered before they are handed on. */
+const COALESCE_BYTES = 256 * 1024;
+
+/**
+ * A PostgreSQL error as a ReefError: lost connections, cancellations,
+ * resource limits and serialization failures are worth a retry; the rest
+ * (permissions, missing objects, bad data) need a person.
+ */
+export function sourceError(e: unknown, doing: string): ReefError {
+  if (isReefError(e)) return e;
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err.code === 'string' ? err.code : '';
+  const message = typeof err.message === 'string' ? err.message : String(e);
+  const what = `${doing}: PostgreSQL said ${JSON.stringify(message)}${code ? ` (SQLSTATE ${code})` : ''}`;
+  const transientClass = /^(08|40|53|57|58)/.test(code) || /^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED|HOSTUNREACH)$/.test(code);
+  if (transientClass || (!code && /connection|terminated|timeout/i.test(message))) {
+    return new TransientError('source', `${what}; expected the source to stay reachable`, { code: 'source.unavailable', cause: e });
+  }
+  return new TerminalError('source', `${what}; expected the query to succeed`, { code: 'source.query-failed', cause: e });
+}
