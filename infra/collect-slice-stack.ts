@@ -50,6 +50,7 @@ export class CollectSliceStack extends Stack {
       installation: props.installation,
       slice: spec.slice,
       sliceType: definition.type,
+      config: spec.config,
       handlersEntry: handlersEntryOf(definition.type),
       schedule: definition.schedule(spec.config),
       secretNames: definition.secretNames(spec.config),

@@ -24,10 +24,10 @@ import type { Construct } from 'constructs';
 import type { Flow } from '../shared/flow/types.ts';
 import { buildCollectStateMachine } from '../shared/orchestration/collect-machine.ts';
 import { COLLECT_TASKS, type CollectTask } from '../shared/orchestration/contracts.ts';
-import { SLICE_ENV } from '../shared/runtime/aws.ts';
+import { SLICE_ENV } from '../shared/runtime/env.ts';
 import { addNagChecks, buildInstallation, coreStackId, sliceStackId } from './installation.ts';
 import type { CollectSliceStack } from './collect-slice-stack.ts';
-import { CollectSlice, SLICE_ENV_NAMES } from './constructs/collect-slice.ts';
+import { CollectSlice } from './constructs/collect-slice.ts';
 
 const CDK_JSON = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { app: string; context: Record<string, unknown> };
 
@@ -331,7 +331,6 @@ test('slice roles: the own secret, the lake key only through S3 for the lake buc
 });
 
 test('slice functions: five on Node 24 / arm64, one role, one bundle, the environment the handlers read', () => {
-  assert.deepEqual(SLICE_ENV_NAMES, SLICE_ENV);
   for (const slice of SLICES) {
     const t = template(SLICE_STACK[slice]);
     const stack = installed.inst.slices.get(slice) as CollectSliceStack;
@@ -351,6 +350,10 @@ test('slice functions: five on Node 24 / arm64, one role, one bundle, the enviro
       assert.deepEqual(env[SLICE_ENV.table], { 'Fn::ImportValue': 'reef-acme-table-name' });
       assert.deepEqual(env[SLICE_ENV.bucket], { 'Fn::ImportValue': 'reef-acme-lake-bucket-name' });
       assert.deepEqual(env[SLICE_ENV.eventBus], { 'Fn::ImportValue': 'reef-acme-event-bus-name' });
+      // Only Plan carries the deployed config, which it stores in the metadata before planning.
+      const deployed = env[SLICE_ENV.sliceConfig];
+      if (f['Handler'] === 'index.plan') assert.deepEqual(JSON.parse(String(deployed)), FLOW.sources.find((x) => x.slice === slice)!.config);
+      else assert.equal(deployed, undefined);
       if (slice === 'shop-eu') {
         const vpc = f['VpcConfig'] as { SubnetIds: string[]; SecurityGroupIds: unknown[] };
         assert.deepEqual(vpc.SubnetIds, ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']);
@@ -475,6 +478,7 @@ test('bundling: esbuild runs once per slice and yields an ES module that exports
     installation: 'acme',
     slice: 'shop',
     sliceType: 'collect/postgres',
+    config: { type: 'collect/postgres' },
     handlersEntry: join(src, 'handlers.ts'),
     schedule: 'every 1 hour',
     secretNames: ['shop-source'],

@@ -45,16 +45,21 @@ export function register(program: Command): void {
           },
         });
         bar.done();
-        const lake = runtime.lakePath();
         if (options.json) {
-          process.stdout.write(JSON.stringify({ ...report, lakePath: lake }, null, 2) + '\n');
+          process.stdout.write(JSON.stringify({ ...report, lakePath: runtime.lakePath() }, null, 2) + '\n');
         } else {
           const rows = [['dataset', 'timelabel', 'status', 'rows', 'files', 'bytes']];
           for (const b of report.batches) rows.push([b.dataset, b.timelabel, b.status, formatCount(b.rows), String(b.files), formatBytes(b.bytes)]);
           process.stdout.write(table(rows) + '\n');
           for (const b of report.batches.filter((x) => x.error)) process.stdout.write(`\n${b.dataset} @ ${b.timelabel}: ${b.error!.message}`);
-          process.stdout.write(`\nThe data landed in s3://${report.bucket}/ (on disk: ${relative(process.cwd(), lake) || '.'}/)\n`);
-          process.stdout.write(`Each batch: <slice>/<table>/timelabel=<T>/part-NNNNN.parquet and _manifest.json. See \`reef status ${dir}\`.\n`);
+          process.stdout.write(`\nThe data landed in s3://${report.bucket}/<slice>/<table>/timelabel=<T>/ as part-NNNNN.parquet files with a _manifest.json.\n`);
+          const sample = report.batches.find((b) => b.status !== 'failed' && b.files > 0);
+          if (sample?.manifestKey) {
+            // s3rver keeps each object as a file named after its key with this suffix.
+            const part = sample.manifestKey.replace(/_manifest\.json$/, 'part-00000.parquet') + '._S3rver_object';
+            process.stdout.write(`Locally each object is a file; open one with any Parquet reader (DuckDB, pandas, Spark):\n  ${relative(process.cwd(), runtime.lakePath(part))}\n`);
+          }
+          process.stdout.write(`Freshness per table: reef status ${dir}\n`);
         }
         if (report.failed > 0) process.exitCode = 1;
       } finally {

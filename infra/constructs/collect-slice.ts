@@ -27,6 +27,7 @@ import { buildCollectStateMachine } from '../../shared/orchestration/collect-mac
 import { COLLECT_TASKS, type CollectRunRequest, type CollectTask } from '../../shared/orchestration/contracts.ts';
 import { slicePrefix } from '../../shared/lake/layout.ts';
 import { toScheduleExpression } from '../schedule.ts';
+import { MAX_DEPLOYED_CONFIG_BYTES, SLICE_ENV } from '../../shared/runtime/env.ts';
 
 /** Where a source is reached from inside a VPC; all ids given, nothing looked up. */
 export interface SliceVpcPlacement {
@@ -46,6 +47,8 @@ export interface CollectSliceProps {
   sliceType: string;
   /** Absolute path of the module exporting `plan`, `extract`, `commit`, `announce` and `fail`. */
   handlersEntry: string;
+  /** The validated slice config; the Plan function stores it in the metadata table (REEF_SLICE_CONFIG). */
+  config: unknown;
   /** The flow's schedule text (`every 15 minutes` or a 5-field UTC cron). */
   schedule: string;
   /** Secret names the slice reads (never values). The first is REEF_SECRET_NAME. */
@@ -79,16 +82,6 @@ export const FUNCTION_SIZING: Record<CollectTask, { memoryMb: number; timeout: D
   fail: { memoryMb: 256, timeout: Duration.minutes(1) },
 };
 
-/** Names the slice functions read (see SLICE_ENV in shared/runtime/aws.ts; a test keeps the two equal). */
-export const SLICE_ENV_NAMES = {
-  installation: 'REEF_INSTALLATION',
-  slice: 'REEF_SLICE',
-  table: 'REEF_TABLE',
-  bucket: 'REEF_BUCKET',
-  eventBus: 'REEF_EVENT_BUS',
-  secretName: 'REEF_SECRET_NAME',
-  sliceType: 'REEF_SLICE_TYPE',
-} as const;
 
 /**
  * Slice names go into IAM patterns, where `*` and `?` are wildcards and `#`
@@ -243,16 +236,21 @@ export class CollectSlice extends Construct {
 
     const code = bundledHandlers(props.handlersEntry);
     const environment: Record<string, string> = {
-      [SLICE_ENV_NAMES.installation]: props.installation,
-      [SLICE_ENV_NAMES.slice]: slice,
-      [SLICE_ENV_NAMES.sliceType]: props.sliceType,
-      [SLICE_ENV_NAMES.table]: table.tableName,
-      [SLICE_ENV_NAMES.bucket]: lakeBucket.bucketName,
-      [SLICE_ENV_NAMES.eventBus]: eventBus.eventBusName,
+      [SLICE_ENV.installation]: props.installation,
+      [SLICE_ENV.slice]: slice,
+      [SLICE_ENV.sliceType]: props.sliceType,
+      [SLICE_ENV.table]: table.tableName,
+      [SLICE_ENV.bucket]: lakeBucket.bucketName,
+      [SLICE_ENV.eventBus]: eventBus.eventBusName,
       // Stack traces point into the TypeScript sources instead of the minified bundle.
       NODE_OPTIONS: '--enable-source-maps',
     };
-    if (props.secretNames[0] !== undefined) environment[SLICE_ENV_NAMES.secretName] = props.secretNames[0];
+    if (props.secretNames[0] !== undefined) environment[SLICE_ENV.secretName] = props.secretNames[0];
+
+    const deployedConfig = JSON.stringify(props.config);
+    if (Buffer.byteLength(deployedConfig) > MAX_DEPLOYED_CONFIG_BYTES) {
+      throw new Error(`slice ${slice}: its config is ${Buffer.byteLength(deployedConfig)} bytes as JSON; expected at most ${MAX_DEPLOYED_CONFIG_BYTES} to fit the Lambda environment (use a schema pattern instead of listing many tables)`);
+    }
 
     const logGroups: logs.LogGroup[] = [];
     const fns = {} as Record<CollectTask, lambda.Function>;
@@ -272,7 +270,7 @@ export class CollectSlice extends Construct {
         memorySize: FUNCTION_SIZING[task].memoryMb,
         timeout: FUNCTION_SIZING[task].timeout,
         role: this.role,
-        environment,
+        environment: task === 'plan' ? { ...environment, [SLICE_ENV.sliceConfig]: deployedConfig } : environment,
         logGroup,
         tracing: lambda.Tracing.ACTIVE,
         ...(placement ? { vpc: placement.vpc, vpcSubnets: { subnets: placement.subnets }, securityGroups: placement.securityGroups } : {}),

@@ -9,18 +9,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { TerminalError, TransientError } from '../errors.ts';
 import { MetadataStore } from '../metadata/store.ts';
 import { Secret, type SecretSource } from '../secrets.ts';
+import { SLICE_ENV } from './env.ts';
 import { NO_FAULTS, type Services } from './services.ts';
+import { validateSliceConfig } from '../flow/load.ts';
 
-/** The environment variables every slice function gets from its stack. */
-export const SLICE_ENV = {
-  installation: 'REEF_INSTALLATION',
-  slice: 'REEF_SLICE',
-  table: 'REEF_TABLE',
-  bucket: 'REEF_BUCKET',
-  eventBus: 'REEF_EVENT_BUS',
-  secretName: 'REEF_SECRET_NAME',
-  sliceType: 'REEF_SLICE_TYPE',
-} as const;
 
 function required(name: string): string {
   const v = process.env[name];
@@ -71,4 +63,23 @@ export function servicesFromEnv(): Services {
     now: () => new Date(),
     log: (message, fields) => console.log(JSON.stringify({ level: 'info', message, ...fields })),
   };
+}
+
+/**
+ * The Plan function carries the slice config as deployed; storing it (a no-op
+ * when unchanged) before planning keeps DynamoDB the one place config is read
+ * from, whoever wrote it last.
+ */
+export async function storeDeployedConfig(services: Services): Promise<void> {
+  const text = process.env[SLICE_ENV.sliceConfig];
+  if (!text) return;
+  const slice = required(SLICE_ENV.slice);
+  const type = required(SLICE_ENV.sliceType);
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch {
+    throw new TerminalError('config', `${SLICE_ENV.sliceConfig} of slice ${slice} is not JSON; expected the config the slice stack deployed`, { code: 'config.env' });
+  }
+  await services.metadata.putSliceConfig({ slice, type, config }, (t, c) => validateSliceConfig(t, c, `slice ${slice} (deployed config)`));
 }

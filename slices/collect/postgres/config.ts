@@ -197,7 +197,7 @@ export function configProblems(config: CollectPostgresConfig): ConfigProblem[] {
     if (first !== undefined) {
       problems.push({
         path: ['loadunits', i, spec.as ? 'as' : 'table'],
-        message: `found loadunit name "${name}", already used by loadunits[${first}]; expected unique loadunit names within a slice: rename one with "as"`,
+        message: `found loadunit name "${name}"${spec.as ? '' : ` (from table ${spec.table})`}, already used by loadunits[${first}]; expected unique loadunit names within a slice: give one of them another name with "as"`,
       });
       return;
     }
