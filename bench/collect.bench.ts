@@ -42,8 +42,9 @@ if (process.argv[2] === '--s3rver-child') {
 } else if (process.argv[2] === '--raw-copy-child') {
   const client = new pg.Client(process.argv[3]);
   await client.connect();
-  process.send?.(await rawCopy(client, process.argv[4]));
+  const result = await rawCopy(client, process.argv[4]);
   await client.end();
+  process.send?.(result, () => process.disconnect());
 } else {
   await main();
 }

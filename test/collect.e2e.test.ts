@@ -150,4 +150,21 @@ describe('collect/postgres on the shop demo', () => {
     assert.deepEqual(await metadata.listBatches('shop'), batchesBefore);
     assert.deepEqual(await metadata.listLoadunitStates('shop'), statesBefore);
   });
+
+  test('incremental loadunits move forward only: an older timelabel is refused and never blocks the next one', async () => {
+    const earlier = '20260301094500';
+    const T3 = '20260301103000';
+    const old = (await runFlow(runtime, { timelabel: earlier })).batches;
+    for (const table of ['customers', 'orders', 'order_items']) {
+      const b = batchOf(old, table);
+      assert.equal(b.status, 'failed');
+      assert.equal(b.error?.code, 'batch.behind');
+      assert.match(b.error!.message, new RegExp(`shop\\.${table} timelabel ${earlier} is older than the newest committed timelabel ${T2}`));
+    }
+    assert.equal(batchOf(old, 'products').status, 'committed', 'a snapshot can be taken for any timelabel');
+    const next = (await runFlow(runtime, { timelabel: T3 })).batches;
+    assert.deepEqual(next.map((b) => `${b.dataset}@${b.timelabel}:${b.status}`).sort(), TABLES.map((t) => `shop.${t}@${T3}:committed`).sort(), 'the refused timelabel is not run again');
+    const from = (await runtime.services.metadata.getBatch('shop', 'customers', T3))!.cursor!.from;
+    assert.equal(from, (await runtime.services.metadata.getBatch('shop', 'customers', T2))!.cursor!.to, 'T3 starts where T2 stopped');
+  });
 });

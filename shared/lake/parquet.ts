@@ -58,7 +58,9 @@ function leafElement(t: ParquetColumnType): Omit<SchemaElement, 'name'> {
     e.type_length = t.length;
   }
   if (t.logical) {
-    e.logical_type = logicalType(t.logical);
+    // hyparquet-writer serializes IntType.bitWidth as a Thrift i32 where the format says i8,
+    // which strict readers (DuckDB) reject; the legacy INT_16-style annotation means the same.
+    if (t.logical.type !== 'INTEGER') e.logical_type = logicalType(t.logical);
     const converted = convertedType(t.logical);
     if (converted) e.converted_type = converted;
     if (t.logical.type === 'DECIMAL') {
@@ -69,8 +71,7 @@ function leafElement(t: ParquetColumnType): Omit<SchemaElement, 'name'> {
   return e;
 }
 
-function logicalType(l: ParquetLogical): LogicalType {
-  if (l.type === 'INTEGER') return { type: 'INTEGER', bitWidth: l.bitWidth, isSigned: l.signed };
+function logicalType(l: Exclude<ParquetLogical, { type: 'INTEGER' }>): LogicalType {
   return l;
 }
 
@@ -691,6 +692,11 @@ export interface FinishedPart {
   bytes: Uint8Array;
 }
 
+/**
+ * Receives each finished part. The part's bytes are the writer's until the
+ * sink is called and again once its promise resolves (the buffer is reused
+ * for a later part): a sink that keeps them must copy.
+ */
 export type PartSink = (part: FinishedPart) => Promise<void>;
 
 export interface PartWriterOptions {
@@ -797,6 +803,8 @@ class BufferPool {
 }
 
 const pool = new BufferPool();
+/** Worker output buffers whose pages are already copied into a part. */
+const outputs: Uint8Array[] = [];
 
 /**
  * The worker's source: createSnappy's own text and a message loop. Started
@@ -808,11 +816,11 @@ const WORKER_SOURCE = `'use strict';
 var __name = (f) => f;
 const { parentPort } = require('node:worker_threads');
 const snappy = (${createSnappy.toString()})();
-parentPort.on('message', ({ id, input, pages }) => {
+parentPort.on('message', ({ id, input, pages, spare }) => {
   try {
     let room = 0;
     for (let i = 0; i < pages.length; i += 3) room += pages[i + 2] ? snappy.maxCompressedLength(pages[i + 1]) : pages[i + 1];
-    const data = new Uint8Array(room);
+    const data = spare && spare.length >= room ? spare : new Uint8Array(Math.ceil(room * 1.1));
     const out = new Int32Array((pages.length / 3) * 2);
     let op = 0;
     for (let i = 0, j = 0; i < pages.length; i += 3, j += 2) {
@@ -886,9 +894,11 @@ class CompressionWorker {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) w.ref();
       this.pending.set(id, { resolve, reject });
-      // The input is this job's own buffer, so it moves to the worker without a copy (and comes back with the result).
-      const message = { id, input, pages };
-      w.postMessage(message, [input.buffer as ArrayBuffer]);
+      // The input is this job's own buffer, so it moves to the worker without a copy (and comes
+      // back with the result); a spent output buffer goes along to be filled again.
+      const spare = outputs.pop();
+      const message = { id, input, pages, spare };
+      w.postMessage(message, spare ? [input.buffer as ArrayBuffer, spare.buffer as ArrayBuffer] : [input.buffer as ArrayBuffer]);
     });
   }
 }
@@ -941,6 +951,8 @@ export class PartWriter {
   private part = new Scratch(1 << 20);
   /** Size of the last finished part, to size the next part's buffer. */
   private lastPartBytes = 0;
+  /** Buffers of parts the sink is done with (see PartSink). */
+  private readonly spareParts: Uint8Array[] = [];
   private rowGroups: RowGroup[] = [];
   private partRows = 0;
   private nextPart = 0;
@@ -1067,8 +1079,10 @@ export class PartWriter {
       }
       const stats: Statistics = { null_count: BigInt(col.nulls) };
       if (col.minMax) {
-        stats.min_value = col.minMax.min;
-        stats.max_value = col.minMax.max;
+        // hyparquet-writer reads a number in a DECIMAL column as the decimal value and scales it; a bigint is taken as unscaled.
+        const decimal = col.leaf.column.parquet.logical?.type === 'DECIMAL';
+        stats.min_value = decimal ? BigInt(col.minMax.min) : col.minMax.min;
+        stats.max_value = decimal ? BigInt(col.minMax.max) : col.minMax.max;
       }
       const encodings: Encoding[] = col.leaf.maxDef > 0 ? ['PLAIN', 'RLE'] : ['PLAIN'];
       const meta: ColumnMetaData = {
@@ -1096,16 +1110,23 @@ export class PartWriter {
       file_offset: BigInt(start),
       total_compressed_size: BigInt(this.part.pos - start),
     });
-    // The pages are copied into the part: the body buffer can serve the next row group.
+    // The pages are copied into the part: the body buffer can serve the next row group,
+    // and the worker's output buffer its next result.
     pool.give((compressed.input ?? rg.body).buffer);
+    if (compressed.input && compressed.data.byteOffset === 0 && outputs.length < 1) outputs.push(new Uint8Array(compressed.data.buffer));
     this.partRows += rg.rows;
     this.rows += rg.rows;
     if (this.rowGroups.length >= this.options.rowGroupsPerPart) await this.finishPart();
   }
 
   private startPart(): void {
-    // Sized like the last part so a steady stream of parts never grows (and copies) its buffer.
-    if (this.part.buf.length < this.lastPartBytes) this.part = new Scratch(Math.ceil(this.lastPartBytes * 1.1));
+    // Sized like the last part so a steady stream of parts never grows (and copies) its buffer;
+    // the buffer of a part already uploaded is reused when it is big enough.
+    const want = Math.ceil(this.lastPartBytes * 1.1);
+    if (this.part.buf.length < want) {
+      const i = this.spareParts.findIndex((b) => b.length >= want);
+      this.part = i >= 0 ? new Scratch(0, this.spareParts.splice(i, 1)[0]) : new Scratch(want);
+    }
     this.part.append(MAGIC_BYTES);
   }
 
@@ -1129,7 +1150,7 @@ export class PartWriter {
     const part: FinishedPart = { n: this.nextPart++, rows: this.partRows, bytes };
     this.bytes += size;
     this.lastPartBytes = size;
-    this.part = new Scratch(Math.ceil(size * 1.1));
+    this.part = new Scratch(64);
     this.rowGroups = [];
     this.partRows = 0;
     // At most maxUploads in flight; the next part fills meanwhile.
@@ -1138,6 +1159,7 @@ export class PartWriter {
     const upload: Promise<void> = this.options.sink(part).then(
       () => {
         this.inFlight.delete(upload);
+        if (this.spareParts.length < 1 && bytes.byteOffset === 0) this.spareParts.push(new Uint8Array(bytes.buffer));
       },
       (error: unknown) => {
         this.failure ??= { error };

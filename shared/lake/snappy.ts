@@ -70,7 +70,7 @@ export function createSnappy(): Snappy {
         // Find a 4-byte match. After 32 misses look at every 2nd byte, then every 3rd...
         let skip = 32;
         let nextIp = ip;
-        let candidate = base;
+        let candidate: number;
         do {
           ip = nextIp;
           const hash = nextHash;

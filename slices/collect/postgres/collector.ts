@@ -126,9 +126,8 @@ export async function plan(services: Services, request: CollectRunRequest): Prom
     await services.metadata.repairLoadunitPointer(request.slice, lu.name);
     for (const timelabel of wanted) await services.metadata.createBatch({ slice: request.slice, loadunit: lu.name, dataset, timelabel });
     // Earlier batches that never committed run first, so an incremental cursor never skips past them.
-    const outstanding = (await services.metadata.listBatches(request.slice, lu.name))
-      .filter((b) => b.status !== 'committed' && b.timelabel < wanted[0])
-      .map((b) => b.timelabel);
+    const batches = await services.metadata.listBatches(request.slice, lu.name);
+    const outstanding = batches.filter((b) => b.timelabel < wanted[0] && !settled(b, batches, lu.mode)).map((b) => b.timelabel);
     units.push({ slice: request.slice, loadunit: lu.name, dataset, timelabels: [...new Set([...outstanding, ...wanted])].sort() });
   }
   services.log(`planned ${units.length} loadunit(s) for ${wanted.length} timelabel(s)`, { slice: request.slice });
@@ -155,9 +154,28 @@ async function sourceTableFor(client: pg.Client, config: CollectPostgresConfig, 
   });
 }
 
+/**
+ * Whether a batch needs no more runs: committed, or (incremental) older than
+ * the newest committed batch, whose cursor has already moved past its rows.
+ */
+function settled(batch: BatchRecord, all: BatchRecord[], mode: Loadunit['mode']): boolean {
+  if (batch.status === 'committed') return true;
+  return mode === 'incremental' && all.some((b) => b.status === 'committed' && b.timelabel > batch.timelabel);
+}
+
+/**
+ * An incremental loadunit moves forward only: its batches commit in timelabel
+ * order, each starting where the newest committed one stopped. Returns that one.
+ */
 async function ensureInOrder(services: Services, ref: BatchRef): Promise<BatchRecord | undefined> {
   const batches = await services.metadata.listBatches(ref.slice, ref.loadunit);
-  const earlier = batches.find((b) => b.timelabel < ref.timelabel && b.status !== 'committed');
+  const newest = batches.filter((b) => b.status === 'committed').at(-1);
+  if (newest && newest.timelabel > ref.timelabel) {
+    throw new TerminalError('config', `${ref.dataset} timelabel ${ref.timelabel} is older than the newest committed timelabel ${newest.timelabel}; an incremental loadunit moves forward only (rows changed since are collected by later timelabels), so this one is not collected`, {
+      code: 'batch.behind',
+    });
+  }
+  const earlier = batches.find((b) => b.timelabel < ref.timelabel && !settled(b, batches, 'incremental'));
   if (earlier) {
     throw new TerminalError('internal', `${ref.dataset} timelabel ${ref.timelabel} waits for timelabel ${earlier.timelabel} (${earlier.status}) to commit first`, {
       code: 'batch.out-of-order',

@@ -105,14 +105,14 @@ export class CopyReader {
    * connection cannot run another query; discard it.
    */
   async *read(client: pg.ClientBase, sql: string): AsyncGenerator<RowGroupBatch> {
-    let stream: ReturnType<typeof copyTo>;
+    let stream: ReturnType<typeof leanCopyTo>;
     try {
       stream = client.query(leanCopyTo(sql));
     } catch (e) {
       throw sourceError(e, 'starting the COPY');
     }
     try {
-      yield* this.decode(stream as AsyncIterable<Buffer>);
+      yield* this.decode(stream as AsyncIterable<Buffer>, stream.release);
     } catch (e) {
       throw sourceError(e, 'reading the COPY stream');
     } finally {
@@ -121,8 +121,11 @@ export class CopyReader {
     }
   }
 
-  /** Decode a binary COPY byte stream, however it is cut into chunks. */
-  async *decode(chunks: AsyncIterable<Buffer>): AsyncGenerator<RowGroupBatch> {
+  /**
+   * Decode a binary COPY byte stream, however it is cut into chunks. Each
+   * chunk is handed to `release` once nothing refers to it any more.
+   */
+  async *decode(chunks: AsyncIterable<Buffer>, release?: (chunk: Buffer) => void): AsyncGenerator<RowGroupBatch> {
     let carry: Buffer | null = null;
     let header = false;
     for await (const chunk of chunks) {
@@ -135,7 +138,8 @@ export class CopyReader {
         carry = null;
         off = this.header(buf);
         if (off < 0) {
-          carry = buf;
+          carry = Buffer.from(buf);
+          release?.(chunk);
           continue;
         }
         header = true;
@@ -163,8 +167,10 @@ export class CopyReader {
       if (this.done) {
         if (off !== buf.length) throw new TerminalError('source', `the COPY stream has ${buf.length - off} bytes after its trailer; expected none`, { code: 'source.format' });
       } else if (off < buf.length) {
-        carry = buf.subarray(off);
+        // A copy: the chunk goes back to be refilled.
+        carry = Buffer.from(buf.subarray(off));
       }
+      release?.(chunk);
     }
     if (!this.done) {
       throw new TransientError('source', `the COPY stream ended after ${this.rows} rows without its trailer; expected the end-of-data marker (connection lost?)`, { code: 'source.truncated' });
@@ -331,8 +337,14 @@ const MSG = { ErrorResponse: 0x45, CopyOutResponse: 0x48, CopyData: 0x64, Notifi
  * mirrors its `_parse` contract: return whether to keep reading, leave
  * unparsed bytes in `_buffer` before `_detach()`.
  */
-export function leanCopyTo(sql: string): ReturnType<typeof copyTo> {
-  const stream = copyTo(sql);
+export function leanCopyTo(sql: string): ReturnType<typeof copyTo> & { release(chunk: Buffer): void } {
+  const stream = copyTo(sql) as ReturnType<typeof copyTo> & { release(chunk: Buffer): void };
+  // Chunks the reader has finished with come back here instead of being garbage.
+  const free: Buffer[] = [];
+  stream.release = (chunk: Buffer) => {
+    if (free.length < 4 && chunk.buffer.byteLength === COALESCE_BYTES) free.push(Buffer.from(chunk.buffer, 0, COALESCE_BYTES));
+  };
+  const fresh = (): Buffer => free.pop() ?? Buffer.allocUnsafe(COALESCE_BYTES);
   const internals = stream as unknown as CopyStreamInternals;
   const header = Buffer.alloc(5);
   let headerFill = 0;
@@ -341,14 +353,14 @@ export function leanCopyTo(sql: string): ReturnType<typeof copyTo> {
   let inMessage = false;
   // Payload collects here across socket reads: PostgreSQL sends 8 KiB at a time, and each
   // chunk handed on costs a trip through the stream machinery.
-  let out = Buffer.allocUnsafe(COALESCE_BYTES);
+  let out = fresh();
   let n = 0;
   const continues = (c: number): boolean =>
     c === MSG.CopyData || c === MSG.CopyOutResponse || c === MSG.ParameterStatus || c === MSG.NoticeResponse || c === MSG.NotificationResponse;
   const flush = (self: CopyStreamInternals): boolean => {
     if (n === 0) return true;
     const full = out.subarray(0, n);
-    out = Buffer.allocUnsafe(COALESCE_BYTES);
+    out = fresh();
     n = 0;
     return self.push(full);
   };

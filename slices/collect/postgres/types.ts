@@ -235,6 +235,16 @@ const INT32_MAX = 0x7fffffff;
 const INT32_MIN = -0x80000000;
 
 /**
+ * INFINITY. PostgreSQL's date and timestamp 'infinity' and '-infinity' are
+ * its type's largest and smallest values. Parquet has no infinity, so they
+ * are written as the largest value and the negated largest value of the
+ * Parquet type (INT32 ±2147483647 days, INT64 ±9223372036854775807 µs): the
+ * convention DuckDB (and so anything reading through it) shows as
+ * ±infinity. Other readers see dates far outside any real data, never a
+ * plausible-looking value, and nothing is dropped or fails.
+ */
+
+/**
  * `dv` and `src` view the same bytes: the DataView for big-endian numbers,
  * the bytes for copying.
  */
@@ -280,8 +290,8 @@ export function decodeValue(kind: Kind, dv: DataView, src: Uint8Array, off: numb
       return;
     case KIND.date: {
       const d = dv.getInt32(off);
-      // ±infinity are PostgreSQL's INT32 sentinels; they stay the extremes of Parquet DATE.
-      b.int32(d === INT32_MAX || d === INT32_MIN ? d : d + EPOCH_DAYS);
+      // ±infinity: see INFINITY below.
+      b.int32(d === INT32_MAX ? INT32_MAX : d === INT32_MIN ? -INT32_MAX : d + EPOCH_DAYS);
       return;
     }
   }
@@ -289,14 +299,17 @@ export function decodeValue(kind: Kind, dv: DataView, src: Uint8Array, off: numb
 
 /**
  * PostgreSQL counts microseconds from 2000-01-01, Parquet from 1970-01-01.
- * ±infinity are PostgreSQL's INT64 sentinels and are kept as the extremes of
- * the Parquet type (DuckDB reads them back as ±infinity).
+ * ±infinity: see INFINITY below.
  */
 function decodeTimestamp(dv: DataView, off: number, b: ColumnBuilder, m: ColumnMapping): void {
   const hi = dv.getInt32(off);
   const lo = dv.getUint32(off + 4);
-  if ((hi === INT32_MAX && lo === 0xffffffff) || (hi === INT32_MIN && lo === 0)) {
-    b.int64(hi, lo);
+  if (hi === INT32_MAX && lo === 0xffffffff) {
+    b.int64(INT32_MAX, 0xffffffff);
+    return;
+  }
+  if (hi === INT32_MIN && lo === 0) {
+    b.int64(INT32_MIN, 1);
     return;
   }
   let nlo = lo + EPOCH_LO;
