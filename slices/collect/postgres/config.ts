@@ -74,7 +74,7 @@ export const configSchema = {
   required: ['type', 'schedule', 'connection', 'loadunits'],
   properties: {
     type: { const: 'collect/postgres' },
-    description: { type: 'string' },
+    description: { type: 'string', description: 'what this source is, for people' },
     schedule: { type: 'string', minLength: 1, description: 'every N minutes|hours|days, or a 5-field UTC cron' },
     connection: {
       type: 'object',
@@ -82,11 +82,12 @@ export const configSchema = {
       required: ['secret'],
       properties: {
         secret: { type: 'string', pattern: '^[A-Za-z0-9/_+=.@-]{1,512}$', description: 'secret name (not its value)' },
-        maxConnections: { type: 'integer', minimum: 1, maximum: 64 },
-        ssl: { enum: ['disable', 'require', 'verify-full'] },
+        maxConnections: { type: 'integer', minimum: 1, maximum: 64, description: 'at most this many tables are extracted at once (default 2)' },
+        ssl: { enum: ['disable', 'require', 'verify-full'], description: 'TLS to the source (default disable); verify-full also checks the host name' },
         vpc: {
           type: 'object',
           additionalProperties: false,
+          description: 'place the functions in these subnets to reach a private source',
           required: ['vpcId', 'subnetIds', 'availabilityZones'],
           properties: {
             vpcId: { type: 'string', pattern: '^vpc-[0-9a-f]+$' },
@@ -107,11 +108,11 @@ export const configSchema = {
             additionalProperties: false,
             required: ['table', 'mode'],
             properties: {
-              table: { type: 'string', minLength: 1, maxLength: 127 },
-              as: { type: 'string', pattern: identifier, maxLength: 63 },
-              mode: { enum: ['snapshot', 'incremental'] },
-              cursor: { type: 'string', minLength: 1, maxLength: 63 },
-              keys: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 63 } },
+              table: { type: 'string', minLength: 1, maxLength: 127, description: 'table or schema.table, as in SQL (double-quote unusual names)' },
+              as: { type: 'string', pattern: identifier, maxLength: 63, description: 'loadunit name: lake folder and dataset table (default: the table name)' },
+              mode: { enum: ['snapshot', 'incremental'], description: 'snapshot copies the whole table each batch; incremental only rows whose cursor grew' },
+              cursor: { type: 'string', minLength: 1, maxLength: 63, description: 'a column that grows on every insert and update (updated_at, a sequence id)' },
+              keys: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 63 }, description: 'primary key columns, so loads downstream can merge' },
             },
             if: { properties: { mode: { const: 'incremental' } } },
             then: { required: ['cursor'] },
@@ -121,7 +122,7 @@ export const configSchema = {
             additionalProperties: false,
             required: ['pattern', 'mode'],
             properties: {
-              pattern: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z0-9_$]*\\*$' },
+              pattern: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z0-9_$]*\\*$', description: 'schema.* or schema.prefix*: every base table that matches, each its own snapshot loadunit' },
               mode: { const: 'snapshot' },
             },
           },
@@ -131,9 +132,10 @@ export const configSchema = {
     extract: {
       type: 'object',
       additionalProperties: false,
+      description: 'tuning of the Parquet output',
       properties: {
-        rowGroupRows: { type: 'integer', minimum: 1000, maximum: 1_000_000 },
-        rowGroupsPerPart: { type: 'integer', minimum: 1, maximum: 64 },
+        rowGroupRows: { type: 'integer', minimum: 1000, maximum: 1_000_000, description: 'rows per Parquet row group (default 65536); bounds memory' },
+        rowGroupsPerPart: { type: 'integer', minimum: 1, maximum: 64, description: 'row groups per part file (default 8)' },
       },
     },
   },
