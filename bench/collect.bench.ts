@@ -4,14 +4,22 @@
  * Extracts an N-row table (8 mixed columns, ~100 bytes a row) from PostgreSQL
  * to Parquet in the S3 stand-in, and measures it against the ceiling on the
  * same machine in the same run: the raw `COPY ... TO STDOUT` of the same
- * SELECT, drained and discarded (before and after; the faster counts). The
- * last line printed is one JSON object.
+ * SELECT, drained and discarded (before and after the extraction; the faster
+ * counts). The last line printed is one JSON object.
+ *
+ * Processes, so each figure is what it says:
+ * - this one: starts the stand-ins and generates the table (once; it is kept);
+ * - s3rver in a child, with its files in a temp dir (on AWS, S3 is elsewhere
+ *   too; its CPU still competes on this machine);
+ * - the raw COPY in a child, drained with stock pg-copy-streams;
+ * - the extraction in a child that loads only what a Lambda handler would
+ *   (extractTable, pg, the S3 SDK). It first extracts the table's first
+ *   200,000 rows, not measured: JIT compilation, the compression worker's
+ *   start and the SDK's lazily loaded modules happen once per container, not
+ *   per batch. peak_rss_mb is this child's peak resident set (ru_maxrss).
  *
  * PostgreSQL: REEF_BENCH_DATABASE_URL, or an embedded server kept in
- * bench/.data/pg so the table is generated once. S3: s3rver in a child
- * process with its files in a temp dir, so its memory is not counted as ours
- * (on AWS, S3 is elsewhere too; its CPU still competes on this machine).
- * peak_rss_mb is this process's peak resident set (the kernel's ru_maxrss).
+ * bench/.data/pg so the table is generated once.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,105 +28,141 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
-import { localS3Client, startPostgres, startS3, type PostgresServer } from '../shared/local/standins.ts';
-import { describeTable } from '../slices/collect/postgres/catalog.ts';
-import { copySql } from '../slices/collect/postgres/copy-reader.ts';
-import { extractTable } from '../slices/collect/postgres/extract-table.ts';
-import { mapTable, pinTextForms } from '../slices/collect/postgres/types.ts';
-import { CREATED_BY } from '../shared/lake/parquet.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const self = fileURLToPath(import.meta.url);
 const WARMUP_ROWS = 200_000;
+const TIMELABEL = '20260101000000';
 
-// Child modes: serve s3rver until told to stop; or drain one raw COPY and report.
-if (process.argv[2] === '--s3rver-child') {
-  const s3 = await startS3(process.argv[3], ['lake']);
-  process.send?.({ endpoint: s3.endpoint });
-  process.on('message', async () => {
-    await s3.stop();
-    process.exit(0);
-  });
-} else if (process.argv[2] === '--raw-copy-child') {
-  const client = new pg.Client(process.argv[3]);
-  await client.connect();
-  const result = await rawCopy(client, process.argv[4]);
-  await client.end();
-  process.send?.(result, () => process.disconnect());
-} else {
-  await main();
+interface Extracted {
+  seconds: number;
+  rows: number;
+  parts: number;
+  bytes: number;
+  peakRss: number;
+  writer: string;
+}
+
+switch (process.argv[2]) {
+  case '--s3rver-child': {
+    const { startS3 } = await import('../shared/local/standins.ts');
+    const s3 = await startS3(process.argv[3], ['lake']);
+    process.send?.({ endpoint: s3.endpoint });
+    process.on('message', async () => {
+      await s3.stop();
+      process.exit(0);
+    });
+    break;
+  }
+  case '--raw-copy-child': {
+    const client = new pg.Client(process.argv[3]);
+    await client.connect();
+    const result = await rawCopy(client, process.argv[4]);
+    await client.end();
+    process.send?.(result, () => process.disconnect());
+    break;
+  }
+  case '--extract-child': {
+    const result = await extractChild(process.argv[3], process.argv[4], process.argv[5]);
+    process.send?.(result, () => process.disconnect());
+    break;
+  }
+  default:
+    await main();
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows ${values.rows}: expected a positive integer`);
+  const { startPostgres } = await import('../shared/local/standins.ts');
+  const { describeTable } = await import('../slices/collect/postgres/catalog.ts');
+  const { copySql } = await import('../slices/collect/postgres/copy-reader.ts');
+  const { mapTable, pinTextForms } = await import('../slices/collect/postgres/types.ts');
 
-  let server: PostgresServer | undefined;
+  let server: Awaited<ReturnType<typeof startPostgres>> | undefined;
   let url = process.env.REEF_BENCH_DATABASE_URL;
   if (!url) {
     server = await startPostgres({ dir: join(here, '.data', 'pg') });
     url = server.url();
   }
   const s3dir = mkdtempSync(join(tmpdir(), 'reef-bench-s3-'));
-  const child = fork(fileURLToPath(import.meta.url), ['--s3rver-child', s3dir], { stdio: 'inherit' });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { endpoint: string }).endpoint));
-    child.once('error', reject);
-  });
-  const s3 = localS3Client(endpoint);
-  const client = new pg.Client(url);
-  await client.connect();
+  const s3rver = fork(self, ['--s3rver-child', s3dir], { stdio: 'inherit' });
   try {
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      s3rver.once('message', (m) => resolve((m as { endpoint: string }).endpoint));
+      s3rver.once('error', reject);
+    });
     const table = `bench_collect_${rows}`;
-    await ensureTable(client, table, rows);
-    await pinTextForms(client);
-    const source = await describeTable(client, { schema: 'public', table });
-    const sql = copySql(source, mapTable(source));
+    const client = new pg.Client(url);
+    await client.connect();
+    let sql: string;
+    try {
+      await ensureTable(client, table, rows);
+      await pinTextForms(client);
+      const source = await describeTable(client, { schema: 'public', table });
+      sql = copySql(source, mapTable(source));
+    } finally {
+      await client.end();
+    }
 
-    // Once per process (per Lambda container), not per batch: JIT compilation, the compression
-    // worker's start, the SDK's lazily loaded modules. A small extraction pays for them first.
-    await extractTable({
-      client, table: source, s3, bucket: 'lake', slice: 'bench', loadunit: `${table}_warmup`, dataset: `public.${table}`, timelabel: '20260101000000',
-      cursor: { column: 'id', from: null, to: String(WARMUP_ROWS) },
-    });
-    console.log(`warm-up: extracted the first ${fmt(WARMUP_ROWS)} rows (not measured)`);
-
-    const copy1 = await rawCopyElsewhere(url, sql);
+    const copy1 = await child<{ seconds: number; bytes: number }>(['--raw-copy-child', url, sql]);
     console.log(`raw COPY (binary) drained: ${fmt(rows / copy1.seconds)} rows/s, ${(copy1.bytes / 1e6 / copy1.seconds).toFixed(1)} MB/s`);
-
-    const sampler = sampleRss();
-    const t0 = performance.now();
-    const manifest = await extractTable({
-      client, table: source, s3, bucket: 'lake', slice: 'bench', loadunit: table, dataset: `public.${table}`, timelabel: '20260101000000',
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    const peak = sampler.stop();
-
-    const copy2 = await rawCopyElsewhere(url, sql);
+    const x = await child<Extracted>(['--extract-child', url, endpoint, table]);
+    console.log(`warm-up: extracted the first ${fmt(WARMUP_ROWS)} rows (not measured)`);
+    const copy2 = await child<{ seconds: number; bytes: number }>(['--raw-copy-child', url, sql]);
     console.log(`raw COPY again:            ${fmt(rows / copy2.seconds)} rows/s`);
-    // The faster of the two ceilings, so load from elsewhere on the machine does not flatter the ratio.
+
     const copySeconds = Math.min(copy1.seconds, copy2.seconds);
     const result = {
-      rows: manifest.rows,
-      rows_per_s: Math.round(manifest.rows / seconds),
-      mb_per_s: Number((copy1.bytes / 1e6 / seconds).toFixed(1)),
-      peak_rss_mb: Math.round(peak / 1e6),
+      rows: x.rows,
+      rows_per_s: Math.round(x.rows / x.seconds),
+      // MB of the table's binary COPY stream (what the extraction reads) per second.
+      mb_per_s: Number((copy1.bytes / 1e6 / x.seconds).toFixed(1)),
+      peak_rss_mb: Math.round(x.peakRss / 1e6),
       copy_rows_per_s: Math.round(rows / copySeconds),
-      ratio: Number((copySeconds / seconds).toFixed(3)),
-      writer: CREATED_BY,
-      parts: manifest.files.length,
+      ratio: Number((copySeconds / x.seconds).toFixed(3)),
+      writer: x.writer,
+      parts: x.parts,
     };
-    console.log(`extract to Parquet in s3rver: ${fmt(result.rows_per_s)} rows/s, ${result.mb_per_s} MB/s of COPY stream, ${seconds.toFixed(2)} s`);
-    console.log(`  ${manifest.files.length} parts, ${(manifest.bytes / 1e6).toFixed(1)} MB of Parquet; peak RSS ${result.peak_rss_mb} MB`);
+    console.log(`extract to Parquet in s3rver: ${fmt(result.rows_per_s)} rows/s, ${result.mb_per_s} MB/s of COPY stream, ${x.seconds.toFixed(2)} s`);
+    console.log(`  ${x.parts} parts, ${(x.bytes / 1e6).toFixed(1)} MB of Parquet; peak RSS of the extracting process ${result.peak_rss_mb} MB`);
     console.log(`  ratio to raw COPY: ${result.ratio}`);
     console.log(JSON.stringify(result));
   } finally {
-    await client.end();
-    s3.destroy();
-    await stopChild(child);
+    await stop(s3rver);
     rmSync(s3dir, { recursive: true, force: true });
     await server?.stop();
+  }
+}
+
+/** The measured extraction, in a process holding only what a collect Lambda would. */
+async function extractChild(url: string, endpoint: string, table: string): Promise<Extracted> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const { describeTable } = await import('../slices/collect/postgres/catalog.ts');
+  const { extractTable } = await import('../slices/collect/postgres/extract-table.ts');
+  const { CREATED_BY } = await import('../shared/lake/parquet.ts');
+  const s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    const source = await describeTable(client, { schema: 'public', table });
+    const common = { client, table: source, s3, bucket: 'lake', slice: 'bench', dataset: `public.${table}`, timelabel: TIMELABEL };
+    await extractTable({ ...common, loadunit: `${table}_warmup`, cursor: { column: 'id', from: null, to: String(WARMUP_ROWS) } });
+    const t0 = performance.now();
+    const manifest = await extractTable({ ...common, loadunit: table });
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      seconds,
+      rows: manifest.rows,
+      parts: manifest.files.length,
+      bytes: manifest.bytes,
+      peakRss: process.resourceUsage().maxRSS * 1024,
+      writer: CREATED_BY,
+    };
+  } finally {
+    await client.end();
+    s3.destroy();
   }
 }
 
@@ -141,47 +185,31 @@ async function ensureTable(client: pg.Client, table: string, rows: number): Prom
   console.log(`  generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/**
- * The ceiling, measured in its own process: draining with stock pg-copy-streams
- * allocates per row, and the heap that grows there would count as ours.
- */
-async function rawCopyElsewhere(url: string, sql: string): Promise<{ seconds: number; bytes: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--raw-copy-child', url, sql], { stdio: 'inherit' });
-  const result = await new Promise<{ seconds: number; bytes: number }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { seconds: number; bytes: number }));
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the raw COPY child exited with ${code}`)));
-  });
-  await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
-  return result;
-}
-
 async function rawCopy(client: pg.Client, sql: string): Promise<{ seconds: number; bytes: number }> {
+  const { to: copyTo } = await import('pg-copy-streams');
   const t0 = performance.now();
   let bytes = 0;
   for await (const chunk of client.query(copyTo(sql)) as AsyncIterable<Buffer>) bytes += chunk.length;
   return { seconds: (performance.now() - t0) / 1000, bytes };
 }
 
-/** The kernel's peak RSS (ru_maxrss) over the extraction, and a sampled peak for comparison. */
-function sampleRss(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 20);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.resourceUsage().maxRSS * 1024);
-    },
-  };
+/** Run this file in a child mode and return the one message it sends. */
+async function child<T>(args: string[]): Promise<T> {
+  const c = fork(self, args, { stdio: 'inherit' });
+  const result = await new Promise<T>((resolve, reject) => {
+    c.once('message', (m) => resolve(m as T));
+    c.once('error', reject);
+    c.once('exit', (code) => reject(new Error(`bench child ${args[0]} exited with ${code} before reporting`)));
+  });
+  if (c.exitCode === null) await new Promise((resolve) => c.once('exit', resolve));
+  return result;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+async function stop(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || !c.connected) return;
   await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.send('stop');
+    c.once('exit', () => resolve());
+    c.send('stop');
   });
 }
 

@@ -47,7 +47,7 @@ test('describe collect/postgres: summary, capabilities, every field with presenc
   assert.match(text, /^ {2}connection\.ssl\s+optional\s+one of disable, require, verify-full$/m);
   assert.match(text, /^ {2}loadunits\[\]\s+each\s+one of 2 forms:$/m);
   assert.match(text, /^ {4}form 1: a mapping with table and mode$/m);
-  assert.match(text, /^ {4}loadunits\[\]\.cursor\s+depends\s+text, 1 to 63 characters\n\s+required when mode is "incremental"$/m);
+  assert.match(text, /^ {4}loadunits\[\]\.cursor\s+depends\s+text, 1 to 63 characters\n\s+required when mode is "incremental"; a column that grows on every insert and update/m);
   assert.match(text, /^ {4}form 2: a mapping with pattern and mode$/m);
   assert.match(text, /^ {4}loadunits\[\]\.mode\s+required\s+"snapshot"$/m);
 });

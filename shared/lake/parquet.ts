@@ -8,11 +8,18 @@
  * The Parquet format layer (Thrift page headers, footer, logical types,
  * statistics encoding) is hyparquet-writer's; the page encoding around it is
  * ours, because hyparquet-writer's generic path (one JS value per cell, a
- * dictionary attempt and statistics per value) ran at a third of the speed the
- * extraction needs. bench/README.md has the figures.
+ * dictionary attempt and statistics per value) wrote the benchmark table at a
+ * fifth of this speed, below what extraction needs. bench/README.md has the
+ * figures.
  *
  * Files use DATA_PAGE (v1) pages, PLAIN values and RLE levels: the most widely
- * read combination (Athena, Redshift Spectrum, Spark, DuckDB, Arrow).
+ * read combination (Athena, Redshift Spectrum, Spark, DuckDB, Arrow). Pages are
+ * snappy-compressed in a worker thread (snappy.ts) while the next batch is
+ * decoded.
+ *
+ * Memory: one batch being filled, one being compressed, the part being
+ * written, at most `maxUploads` parts uploading and one finished part's buffer
+ * kept for reuse.
  */
 import type { ColumnChunk, ColumnMetaData, ConvertedType, Encoding, FileMetaData, KeyValue, LogicalType, RowGroup, SchemaElement, Statistics } from 'hyparquet';
 import { ByteWriter } from 'hyparquet-writer';
@@ -25,7 +32,7 @@ import { TerminalError } from '../errors.ts';
 
 /** Pages near 1 MiB, the parquet-mr and Arrow default: readers decompress one page at a time. */
 export const PAGE_BYTES = 1 << 20;
-/** Two uploads in flight keep the network busy while the next part fills, and bound memory to ~3 parts. */
+/** Two uploads in flight keep the network busy while the next part fills; each is a part held in memory. */
 export const DEFAULT_MAX_UPLOADS = 2;
 export const CREATED_BY = 'reef (hyparquet-writer format layer)';
 
@@ -159,7 +166,7 @@ export class ColumnBuilder implements ColumnData {
   levels = 0;
   defs: Uint8Array;
   reps: Uint8Array | null;
-  /** Bytes of BYTE_ARRAY payload, for producers that bound a row group by size. */
+  /** Bytes of values held (as PLAIN), for producers that bound a row group by size. */
   get byteLength(): number {
     return this.width === 0 ? this.pos : this.count * this.width;
   }
@@ -1121,11 +1128,11 @@ export class PartWriter {
 
   private startPart(): void {
     // Sized like the last part so a steady stream of parts never grows (and copies) its buffer;
-    // the buffer of a part already uploaded is reused when it is big enough.
+    // the buffer of a part already uploaded is reused when it is big enough, else let go.
     const want = Math.ceil(this.lastPartBytes * 1.1);
     if (this.part.buf.length < want) {
-      const i = this.spareParts.findIndex((b) => b.length >= want);
-      this.part = i >= 0 ? new Scratch(0, this.spareParts.splice(i, 1)[0]) : new Scratch(want);
+      const spare = this.spareParts.pop();
+      this.part = spare && spare.length >= want ? new Scratch(0, spare) : new Scratch(want);
     }
     this.part.append(MAGIC_BYTES);
   }
@@ -1145,8 +1152,8 @@ export class PartWriter {
     footer.appendUint32(MAGIC);
     this.part.append(footer.getBytes());
     const size = this.part.pos;
-    // Hand over the buffer itself when it is snug; copy out of one that grew well past the part.
-    const bytes = this.part.buf.length <= size * 1.25 ? this.part.buf.subarray(0, size) : this.part.buf.slice(0, size);
+    // The buffer itself, not a copy: after the upload it becomes the next part's (see PartSink).
+    const bytes = this.part.buf.subarray(0, size);
     const part: FinishedPart = { n: this.nextPart++, rows: this.partRows, bytes };
     this.bytes += size;
     this.lastPartBytes = size;

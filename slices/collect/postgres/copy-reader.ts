@@ -15,7 +15,7 @@ import { ColumnBuilder, type RowGroupBatch } from '../../../shared/lake/parquet.
 import { isReefError, TerminalError, TransientError, type ReefError } from '../../../shared/errors.ts';
 import type { SourceColumn, SourceTable } from './catalog.ts';
 import { qualifiedName, quoteIdent, quoteLiteral } from './sql.ts';
-import { decodeArray, decodeValue, KIND, type ColumnMapping, type Kind } from './types.ts';
+import { decodeArray, decodeValue, KIND, type ColumnMapping } from './types.ts';
 
 /** A row group is also closed at this many bytes of rows, so wide rows keep memory bounded. */
 export const DEFAULT_ROW_GROUP_BYTES = 64 * 1024 * 1024;
@@ -70,10 +70,8 @@ export class CopyReader {
   private batchRows = 0;
   private batchBytes = 0;
   private done = false;
-  private readonly kinds: Uint8Array;
-  private readonly lists: Uint8Array;
-  private readonly fieldOff: Int32Array;
-  private readonly fieldLen: Int32Array;
+  private readonly decoder: RowDecoder;
+  private readonly state: DecodeState;
   private readonly rowGroupBytes: number;
 
   constructor(options: CopyReaderOptions) {
@@ -84,10 +82,8 @@ export class CopyReader {
     this.mappings = options.mappings;
     this.rowGroupBytes = options.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES;
     this.builders = options.mappings.map((m) => new ColumnBuilder(m.schema, options.rowGroupRows));
-    this.kinds = Uint8Array.from(options.mappings, (m) => m.kind);
-    this.lists = Uint8Array.from(options.mappings, (m) => (m.list ? 1 : 0));
-    this.fieldOff = new Int32Array(options.mappings.length);
-    this.fieldLen = new Int32Array(options.mappings.length);
+    this.decoder = compileRowDecoder(options.mappings);
+    this.state = { rows: 0, bytes: 0, maxRows: options.rowGroupRows, maxBytes: this.rowGroupBytes, done: false, badFields: 0 };
   }
 
   /** sha256 (hex) of the COPY byte stream as PostgreSQL sent it; available once the stream has been read to its end. */
@@ -99,10 +95,10 @@ export class CopyReader {
   /**
    * Run `sql` (a `COPY ... TO STDOUT (FORMAT binary)` whose columns are the
    * mappings, see copySql) and yield its rows as batches of at most
-   * rowGroupRows rows. A batch's builders are
-   * reused for the next one: consume each batch before asking for the next.
-   * If the consumer stops early the COPY is abandoned mid-stream and the
-   * connection cannot run another query; discard it.
+   * rowGroupRows rows. A batch's builders are reused for the next one:
+   * consume each batch before asking for the next. If the consumer stops
+   * early the COPY is abandoned mid-stream and the connection cannot run
+   * another query; discard it.
    */
   async *read(client: pg.ClientBase, sql: string): AsyncGenerator<RowGroupBatch> {
     let stream: ReturnType<typeof leanCopyTo>;
@@ -226,95 +222,106 @@ export class CopyReader {
 
   /** Decode whole rows from `off` until the batch is full, the buffer ends mid-row, or the trailer. Returns the new offset. */
   private decodeRows(buf: Buffer, off: number): number {
-    const end = buf.length;
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const ncols = this.builders.length;
-    const builders = this.builders;
-    const mappings = this.mappings;
-    const kinds = this.kinds;
-    const lists = this.lists;
-    const fieldOff = this.fieldOff;
-    const fieldLen = this.fieldLen;
-    const maxRows = this.options.rowGroupRows;
-    const maxBytes = this.rowGroupBytes;
-    let rows = this.batchRows;
-    let bytes = this.batchBytes;
-    while (rows < maxRows && bytes < maxBytes) {
-      if (off + 2 > end) break;
-      const nf = dv.getInt16(off);
-      if (nf === -1) {
-        this.done = true;
-        off += 2;
-        break;
-      }
-      if (nf !== ncols) {
-        throw new TerminalError('source', `a COPY row has ${nf} fields; expected ${ncols}`, { code: 'source.format' });
-      }
-      // Find the row's end first: a row cut by the chunk boundary waits for the next chunk.
-      let p = off + 2;
-      let whole = true;
-      for (let c = 0; c < ncols; c++) {
-        if (p + 4 > end) {
-          whole = false;
-          break;
-        }
-        const len = dv.getInt32(p);
-        p += 4;
-        fieldOff[c] = p;
-        fieldLen[c] = len;
-        if (len > 0) p += len;
-      }
-      if (!whole || p > end) break;
-      for (let c = 0; c < ncols; c++) {
-        const len = fieldLen[c];
-        const o = fieldOff[c];
-        const b = builders[c];
-        if (len < 0) {
-          if (lists[c]) b.nullList();
-          else b.nullRow();
-          continue;
-        }
-        if (lists[c]) {
-          decodeArray(dv, buf, o, b, mappings[c]);
-          continue;
-        }
-        // Flat builders hold rowGroupRows levels and values (see the constructor), and a batch
-        // never exceeds that many rows: the common kinds write without a capacity check.
-        if (b.maxDef === 0) b.levels++;
-        else b.defs[b.levels++] = 1;
-        switch (kinds[c]) {
-          case KIND.int4:
-            b.i32[b.count++] = dv.getInt32(o);
-            break;
-          case KIND.int8:
-          case KIND.time: {
-            const i = b.count++ << 1;
-            b.i32[i] = dv.getInt32(o + 4);
-            b.i32[i + 1] = dv.getInt32(o);
-            break;
-          }
-          case KIND.float8:
-            b.f64[b.count++] = dv.getFloat64(o);
-            break;
-          case KIND.bytes:
-            b.bytes(buf, o, o + len);
-            break;
-          case KIND.bool:
-            b.u8[b.count++] = buf[o] === 0 ? 0 : 1;
-            break;
-          default:
-            decodeValue(kinds[c] as Kind, dv, buf, o, len, b, mappings[c]);
-        }
-      }
-      bytes += p - off;
-      off = p;
-      rows++;
+    const st = this.state;
+    st.rows = this.batchRows;
+    st.bytes = this.batchBytes;
+    const end = this.decoder(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), off, st, this.builders, this.mappings, decodeValue, decodeArray);
+    if (st.badFields !== 0) {
+      throw new TerminalError('source', `a COPY row has ${st.badFields} fields; expected ${this.builders.length}`, { code: 'source.format' });
     }
-    this.rows += rows - this.batchRows;
-    this.batchRows = rows;
-    this.batchBytes = bytes;
-    return off;
+    if (st.done) this.done = true;
+    this.rows += st.rows - this.batchRows;
+    this.batchRows = st.rows;
+    this.batchBytes = st.bytes;
+    return end;
   }
+}
+
+interface DecodeState {
+  rows: number;
+  bytes: number;
+  maxRows: number;
+  maxBytes: number;
+  done: boolean;
+  /** Set to a row's field count when it is not the expected one. */
+  badFields: number;
+}
+
+type RowDecoder = (
+  buf: Buffer,
+  dv: DataView,
+  off: number,
+  st: DecodeState,
+  builders: ColumnBuilder[],
+  mappings: ColumnMapping[],
+  value: typeof decodeValue,
+  array: typeof decodeArray,
+) => number;
+
+/**
+ * The row loop, written out for this table's columns: one straight run of
+ * code per row with each column's decoding inlined by its kind, instead of a
+ * loop over columns that switches on the kind of each. It is the hot loop of
+ * the extraction, and this form decodes about twice as fast. The generated
+ * text holds only column positions and kind numbers, never names or data.
+ *
+ * A row is first measured (field lengths) and decoded only if it is whole in
+ * `buf`; the common kinds write without capacity checks because flat builders
+ * hold rowGroupRows levels and values and a batch never exceeds that many rows
+ * (CopyReader.resetBatch checks it).
+ */
+function compileRowDecoder(mappings: ColumnMapping[]): RowDecoder {
+  const n = mappings.length;
+  const lines: string[] = ["'use strict';", 'const end = buf.length;'];
+  for (let c = 0; c < n; c++) lines.push(`const b${c} = builders[${c}], m${c} = mappings[${c}];`);
+  lines.push('let rows = st.rows, bytes = st.bytes;', 'const maxRows = st.maxRows, maxBytes = st.maxBytes;');
+  lines.push('while (rows < maxRows && bytes < maxBytes) {');
+  lines.push('  if (off + 2 > end) break;', '  const nf = dv.getInt16(off);');
+  lines.push('  if (nf === -1) { st.done = true; off += 2; break; }');
+  lines.push(`  if (nf !== ${n}) { st.badFields = nf; break; }`);
+  lines.push('  let p = off + 2;');
+  for (let c = 0; c < n; c++) {
+    lines.push(`  if (p + 4 > end) break; const l${c} = dv.getInt32(p); const o${c} = p + 4; p = o${c} + (l${c} > 0 ? l${c} : 0);`);
+  }
+  lines.push('  if (p > end) break;');
+  for (let c = 0; c < n; c++) {
+    const m = mappings[c];
+    const b = `b${c}`;
+    const o = `o${c}`;
+    const l = `l${c}`;
+    if (m.list) {
+      lines.push(`  if (${l} < 0) ${b}.nullList(); else array(dv, buf, ${o}, ${b}, m${c});`);
+      continue;
+    }
+    let value: string;
+    switch (m.kind) {
+      case KIND.int4:
+        value = `${b}.i32[${b}.count++] = dv.getInt32(${o});`;
+        break;
+      case KIND.int8:
+      case KIND.time:
+        value = `{ const i = ${b}.count++ << 1; ${b}.i32[i] = dv.getInt32(${o} + 4); ${b}.i32[i + 1] = dv.getInt32(${o}); }`;
+        break;
+      case KIND.float8:
+        value = `${b}.f64[${b}.count++] = dv.getFloat64(${o});`;
+        break;
+      case KIND.bool:
+        value = `${b}.u8[${b}.count++] = buf[${o}] === 0 ? 0 : 1;`;
+        break;
+      case KIND.bytes:
+        value = `${b}.bytes(buf, ${o}, ${o} + ${l});`;
+        break;
+      case KIND.uuid:
+        value = `${b}.fixed(buf, ${o});`;
+        break;
+      default:
+        value = `value(${Number(m.kind)}, dv, buf, ${o}, ${l}, ${b}, m${c});`;
+    }
+    const present = m.schema.nullable ? `${b}.defs[${b}.levels++] = 1;` : `${b}.levels++;`;
+    lines.push(`  if (${l} < 0) ${b}.nullRow(); else { ${present} ${value} }`);
+  }
+  lines.push('  bytes += p - off; off = p; rows++;', '}', 'st.rows = rows; st.bytes = bytes;', 'return off;');
+  return new Function('buf', 'dv', 'off', 'st', 'builders', 'mappings', 'value', 'array', lines.join('\n')) as RowDecoder;
 }
 
 /** What leanCopyTo relies on in pg-copy-streams 7's CopyStreamQuery, beyond its public Readable side. */
