@@ -1,35 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { queryParquet } from '../../test/support/duckdb.ts';
 import type { DatasetSchema } from '../schema.ts';
 import { columnFromValues, PartWriter, type FinishedPart, type PartWriterOptions, type RowGroupBatch } from './parquet.ts';
 
-/** Query Parquet bytes with DuckDB, an independent reader; `files` stands for the list of parts in `sql`. */
-async function duck(parts: Uint8Array[], sql: string): Promise<Record<string, unknown>[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'reef-parquet-test-'));
-  try {
-    const paths = parts.map((p, i) => {
-      const path = join(dir, `part-${i}.parquet`);
-      writeFileSync(path, p);
-      return path;
-    });
-    const db = await DuckDBInstance.create(':memory:');
-    const c = await db.connect();
-    try {
-      const list = `[${paths.map((p) => `'${p}'`).join(', ')}]`;
-      const r = await c.runAndReadAll(sql.replaceAll('files', list));
-      return r.getRowObjectsJS() as Record<string, unknown>[];
-    } finally {
-      c.closeSync();
-      db.closeSync();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** DuckDB, an independent reader, over Parquet bytes: the parts are the view `batch`. */
+const duck = (parts: Uint8Array[], sql: string) => queryParquet(parts, sql);
 
 const schema: DatasetSchema = {
   columns: [
@@ -98,7 +74,7 @@ test('PartWriter: every physical type, NULLs and lists read back value for value
     parts.map((p) => p.bytes),
     `SELECT id, small, flag, ratio, score, price::VARCHAR AS price, big::VARCHAR AS big, name, hex(raw) AS raw, ref::VARCHAR AS ref,
             day::VARCHAR AS day, epoch_us(ts) AS ts, tags, nums
-       FROM read_parquet(files) ORDER BY id`,
+       FROM batch ORDER BY id`,
   );
   const total = groups.reduce((a, b) => a + b, 0);
   assert.equal(got.length, total);
@@ -150,7 +126,7 @@ test('PartWriter: column chunks above a page split into pages at row starts and 
   });
   await w.close();
   assert.ok(file!.length > 0);
-  const got = await duck([file!], 'SELECT id, doc, words FROM read_parquet(files) ORDER BY id');
+  const got = await duck([file!], 'SELECT id, doc, words FROM batch ORDER BY id');
   assert.equal(got.length, n);
   for (const g of got) {
     const i = g.id as number;
@@ -204,7 +180,7 @@ test('PartWriter: a column snappy cannot shrink is stored uncompressed from its 
   // The first chunk is compressed and measured; one more is prepared before that measurement
   // arrives (compression runs a row group behind); from then on the column is stored as is.
   assert.deepEqual(codecs.map((r) => r.compression), ['SNAPPY', 'SNAPPY', 'UNCOMPRESSED', 'UNCOMPRESSED']);
-  const got = await duck([file!], 'SELECT id, hex(noise) AS noise FROM read_parquet(files) ORDER BY id');
+  const got = await duck([file!], 'SELECT id, hex(noise) AS noise FROM batch ORDER BY id');
   got.forEach((g, i) => assert.equal(g.noise, Buffer.from(data[i]).toString('hex').toUpperCase()));
 });
 

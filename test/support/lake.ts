@@ -1,13 +1,9 @@
 /**
  * Reading batches back from the lake the way an outsider would: the manifest
- * through the real S3 client, the parts downloaded and opened with DuckDB, a
- * Parquet reader independent of the one Reef writes with.
+ * through the real S3 client, the parts opened with DuckDB (./duckdb.ts).
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { downloadParts, queryParquet, type Rows } from './duckdb.ts';
 
 export interface Manifest {
   files: { key: string; rows: number; bytes: number }[];
@@ -38,29 +34,8 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   return keys;
 }
 
-/**
- * Runs `select` over the batch's parts, exposed to DuckDB as the view `batch`.
- * Values come back as JSON-safe JS (DuckDB's own conversion).
- */
-export async function queryBatch(s3: S3Client, bucket: string, manifestKey: string, select: string): Promise<Record<string, unknown>[]> {
+/** Runs `select` over the batch's parts (the view `batch`), values as JSON-safe JS. */
+export async function queryBatch(s3: S3Client, bucket: string, manifestKey: string, select: string): Promise<Rows> {
   const manifest = await readManifest(s3, bucket, manifestKey);
-  const dir = mkdtempSync(join(tmpdir(), 'reef-batch-'));
-  const paths: string[] = [];
-  for (const [i, f] of manifest.files.entries()) {
-    const path = join(dir, `part-${i}.parquet`);
-    writeFileSync(path, await getBytes(s3, bucket, f.key));
-    paths.push(path);
-  }
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    const files = paths.length === 0 ? '[]' : `[${paths.map((p) => `'${p}'`).join(', ')}]`;
-    if (paths.length === 0) return [];
-    await connection.run(`CREATE VIEW batch AS SELECT * FROM read_parquet(${files})`);
-    const reader = await connection.runAndReadAll(select);
-    return reader.getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  return queryParquet(await downloadParts(s3, bucket, manifest.files.map((f) => f.key)), select, 'json');
 }

@@ -3,10 +3,10 @@
  * machine. Handlers (Lambda or local) only parse input and call these.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import { TerminalError, TransientError, parseErrorLine } from '../../../shared/errors.ts';
-import { batchPrefix, manifestKey as manifestKeyOf } from '../../../shared/lake/layout.ts';
+import { manifestKey as manifestKeyOf } from '../../../shared/lake/layout.ts';
 import { readManifest, type BatchManifest } from '../../../shared/lake/manifest.ts';
 import type { BatchRecord } from '../../../shared/metadata/types.ts';
 import type {
@@ -23,7 +23,7 @@ import { isEmptyDiff } from '../../../shared/schema.ts';
 import { lastCompleteTimelabel, parseSchedule, timelabelRange } from '../../../shared/timelabel.ts';
 import { describeTable, listTables, type SourceTable } from './catalog.ts';
 import { isPatternLoadunit, loadunitName, type CollectPostgresConfig, type LoadunitByTable } from './config.ts';
-import { connectSource, sourceError } from './connect.ts';
+import { connectSource } from './connect.ts';
 import { cursorUpperBound, extractTable } from './extract-table.ts';
 import { parseTableRef } from './sql.ts';
 
@@ -216,19 +216,14 @@ export async function extract(services: Services, ref: BatchRef): Promise<Extrac
     }
     const rowGroupRows = config.extract?.rowGroupRows;
     const rowGroupsPerPart = config.extract?.rowGroupsPerPart;
-    let manifest: BatchManifest;
-    try {
-      manifest = await extractTable({
-        client, table, s3: services.s3, bucket: services.bucket, slice: ref.slice, loadunit: ref.loadunit, dataset: ref.dataset,
-        timelabel: ref.timelabel, cursor, rowGroupRows, rowGroupsPerPart,
-        onPart: (n, part) => {
-          services.log(`uploaded ${part.key} (${part.rows} rows)`, { dataset: ref.dataset, timelabel: ref.timelabel });
-          services.faults.hit('extract.part', n);
-        },
-      });
-    } catch (e) {
-      throw isDriverError(e) ? sourceError(e, `${table.schema}.${table.table}`) : e;
-    }
+    const manifest = await extractTable({
+      client, table, s3: services.s3, bucket: services.bucket, slice: ref.slice, loadunit: ref.loadunit, dataset: ref.dataset,
+      timelabel: ref.timelabel, cursor, rowGroupRows, rowGroupsPerPart,
+      onPart: (n, part) => {
+        services.log(`uploaded ${part.key} (${part.rows} rows)`, { dataset: ref.dataset, timelabel: ref.timelabel });
+        services.faults.hit('extract.part', n);
+      },
+    });
     return {
       ...ref, status: 'extracted', manifestKey: manifestKeyOf(ref.slice, ref.loadunit, ref.timelabel),
       rows: manifest.rows, files: manifest.files.length, bytes: manifest.bytes,
@@ -236,12 +231,12 @@ export async function extract(services: Services, ref: BatchRef): Promise<Extrac
   });
 }
 
-function isDriverError(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && !(e instanceof Error && 'category' in e) && 'code' in e;
-}
-
-/** Parts named by the manifest must all be there with their sizes; anything else under the prefix is from a dead attempt. */
-async function verifyAndTidy(services: Services, manifest: BatchManifest, ref: BatchRef): Promise<void> {
+/**
+ * Every part the manifest names must be in the lake with its size. (Extract
+ * already removed what a dead attempt left beside them before it wrote the
+ * manifest.)
+ */
+async function verifyParts(services: Services, manifest: BatchManifest): Promise<void> {
   for (const file of manifest.files) {
     let size: number | undefined;
     try {
@@ -253,19 +248,6 @@ async function verifyAndTidy(services: Services, manifest: BatchManifest, ref: B
       throw new TerminalError('internal', `part ${file.key} has ${size} bytes in the lake; the manifest says ${file.bytes}`, { code: 'lake.size-mismatch' });
     }
   }
-  const keep = new Set([...manifest.files.map((f) => f.key), manifestKeyOf(ref.slice, ref.loadunit, ref.timelabel)]);
-  let token: string | undefined;
-  do {
-    const page = await services.s3.send(new ListObjectsV2Command({
-      Bucket: services.bucket, Prefix: batchPrefix(ref.slice, ref.loadunit, ref.timelabel), ContinuationToken: token,
-    }));
-    const strays = (page.Contents ?? []).map((o) => o.Key!).filter((k) => !keep.has(k));
-    if (strays.length > 0) {
-      await services.s3.send(new DeleteObjectsCommand({ Bucket: services.bucket, Delete: { Objects: strays.map((Key) => ({ Key })) } }));
-      services.log(`removed ${strays.length} part(s) left by an interrupted attempt`, { dataset: ref.dataset, timelabel: ref.timelabel });
-    }
-    token = page.NextContinuationToken;
-  } while (token);
 }
 
 export async function commit(services: Services, result: ExtractResult): Promise<BatchOutcome> {
@@ -274,7 +256,7 @@ export async function commit(services: Services, result: ExtractResult): Promise
     return { ...base, status: 'skipped', rows: result.rows, files: result.files, bytes: result.bytes, manifestKey: result.manifestKey };
   }
   const manifest = await readManifest(services.s3, services.bucket, manifestKeyOf(result.slice, result.loadunit, result.timelabel));
-  await verifyAndTidy(services, manifest, result);
+  await verifyParts(services, manifest);
   const { version, created } = await services.metadata.recordSchema({
     slice: result.slice, dataset: result.dataset, schema: manifest.schema, since: result.timelabel,
   });

@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { ColumnBuilder, type RowGroupBatch } from '../../../shared/lake/parquet.ts';
-import { isReefError, TerminalError, TransientError, type ReefError } from '../../../shared/errors.ts';
+import { TerminalError, TransientError } from '../../../shared/errors.ts';
+import { sourceError } from './source-errors.ts';
 import type { SourceColumn, SourceTable } from './catalog.ts';
 import { qualifiedName, quoteIdent, quoteLiteral } from './sql.ts';
 import { decodeArray, decodeValue, KIND, type ColumnMapping } from './types.ts';
@@ -433,20 +434,3 @@ export function leanCopyTo(sql: string): ReturnType<typeof copyTo> & { release(c
 /** Bytes of COPY payload gathered before they are handed on. */
 const COALESCE_BYTES = 256 * 1024;
 
-/**
- * A PostgreSQL error as a ReefError: lost connections, cancellations,
- * resource limits and serialization failures are worth a retry; the rest
- * (permissions, missing objects, bad data) need a person.
- */
-export function sourceError(e: unknown, doing: string): ReefError {
-  if (isReefError(e)) return e;
-  const err = e as { code?: unknown; message?: unknown };
-  const code = typeof err.code === 'string' ? err.code : '';
-  const message = typeof err.message === 'string' ? err.message : String(e);
-  const what = `${doing}: PostgreSQL said ${JSON.stringify(message)}${code ? ` (SQLSTATE ${code})` : ''}`;
-  const transientClass = /^(08|40|53|57|58)/.test(code) || /^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED|HOSTUNREACH)$/.test(code);
-  if (transientClass || (!code && /connection|terminated|timeout/i.test(message))) {
-    return new TransientError('source', `${what}; expected the source to stay reachable`, { code: 'source.unavailable', cause: e });
-  }
-  return new TerminalError('source', `${what}; expected the query to succeed`, { code: 'source.query-failed', cause: e });
-}

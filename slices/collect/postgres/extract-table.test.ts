@@ -7,11 +7,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { downloadParts, queryParquet } from '../../../test/support/duckdb.ts';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { startTestPostgres, type TestPostgres } from '../../../test/support/postgres.ts';
@@ -67,29 +67,9 @@ async function objects(prefix: string): Promise<Map<string, number>> {
   return out;
 }
 
-/** The batch's rows as DuckDB reads them from the downloaded parts. */
+/** The batch's rows as DuckDB reads them from the downloaded parts (the view `batch`). */
 async function lakeRows(manifest: BatchManifest, select: string): Promise<Record<string, unknown>[]> {
-  if (manifest.files.length === 0) return [];
-  const dir = mkdtempSync(join(tmpdir(), 'reef-extract-parts-'));
-  try {
-    const paths: string[] = [];
-    for (const [i, f] of manifest.files.entries()) {
-      const r = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: f.key }));
-      paths.push(join(dir, `${i}.parquet`));
-      writeFileSync(paths[i], await r.Body!.transformToByteArray());
-    }
-    const db = await DuckDBInstance.create(':memory:');
-    const c = await db.connect();
-    try {
-      const r = await c.runAndReadAll(select.replace('batch', `read_parquet([${paths.map((p) => `'${p}'`).join(', ')}])`));
-      return r.getRowObjectsJS() as Record<string, unknown>[];
-    } finally {
-      c.closeSync();
-      db.closeSync();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return queryParquet(await downloadParts(s3.client, BUCKET, manifest.files.map((f) => f.key)), select);
 }
 
 /** sha256 of the same COPY, drained independently with stock pg-copy-streams. */

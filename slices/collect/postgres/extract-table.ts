@@ -14,7 +14,8 @@ import { PartWriter, type FinishedPart } from '../../../shared/lake/parquet.ts';
 import { removeOtherObjects, S3PartSink } from '../../../shared/lake/s3-sink.ts';
 import type { SourceColumn, SourceTable } from './catalog.ts';
 import { DEFAULT_ROW_GROUP_ROWS, DEFAULT_ROW_GROUPS_PER_PART } from './config.ts';
-import { CopyReader, copySql, sourceError, type CursorWindow } from './copy-reader.ts';
+import { CopyReader, copySql, type CursorWindow } from './copy-reader.ts';
+import { sourceError } from './source-errors.ts';
 import { qualifiedName, quoteIdent } from './sql.ts';
 import { datasetSchema, mapTable, pinTextForms } from './types.ts';
 

@@ -7,11 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { downloadParts, openParquet, type ParquetSession } from '../../../test/support/duckdb.ts';
 import type pg from 'pg';
 import { startTestPostgres, type TestPostgres } from '../../../test/support/postgres.ts';
 import { startS3, type Running } from '../../../shared/local/standins.ts';
@@ -48,29 +48,8 @@ after(async () => {
 });
 
 /** Every part of a batch, downloaded and opened with DuckDB as one relation `batch`. */
-async function openBatch(manifest: BatchManifest): Promise<{ query(sql: string): Promise<Record<string, unknown>[]>; close(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'reef-types-parts-'));
-  const paths: string[] = [];
-  for (const [i, f] of manifest.files.entries()) {
-    const r = await s3.client.send(new GetObjectCommand({ Bucket: 'lake', Key: f.key }));
-    const path = join(dir, `part-${i}.parquet`);
-    writeFileSync(path, await r.Body!.transformToByteArray());
-    paths.push(path);
-  }
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  await c.run(`CREATE VIEW batch AS SELECT * FROM read_parquet([${paths.map((p) => `'${p}'`).join(', ')}])`);
-  await c.run(`CREATE VIEW parts AS SELECT * FROM parquet_schema('${paths[0]}')`);
-  return {
-    async query(sql) {
-      return (await c.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-    },
-    close() {
-      c.closeSync();
-      db.closeSync();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+async function openBatch(manifest: BatchManifest): Promise<ParquetSession> {
+  return openParquet(await downloadParts(s3.client, 'lake', manifest.files.map((f) => f.key)));
 }
 
 /**
