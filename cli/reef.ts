@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../shared/errors.ts';
+import pkg from '../package.json' with { type: 'json' };
 import { register as describe } from './commands/describe.ts';
 import { register as validate } from './commands/validate.ts';
 import { register as run } from './commands/run.ts';
@@ -12,6 +13,7 @@ import { register as status } from './commands/status.ts';
 
 const program = new Command('reef')
   .description('Reef: collect, organize and publish your data inside your own AWS account.\nLocally, everything runs on the embedded default under <flow>/.reef/.')
+  .version(pkg.version)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -57,7 +57,9 @@ export function register(program: Command): void {
           if (sample?.manifestKey) {
             // s3rver keeps each object as a file named after its key with this suffix.
             const part = sample.manifestKey.replace(/_manifest\.json$/, 'part-00000.parquet') + '._S3rver_object';
-            process.stdout.write(`Locally each object is a file; open one with any Parquet reader (DuckDB, pandas, Spark):\n  ${relative(process.cwd(), runtime.lakePath(part))}\n`);
+            const path = runtime.lakePath(part);
+            const shown = relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path);
+            process.stdout.write(`Locally each object is a file; open one with any Parquet reader (DuckDB, pandas, Spark):\n  ${shown}\n`);
           }
           process.stdout.write(`Freshness per table: reef status ${dir}\n`);
         }

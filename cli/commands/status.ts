@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadFlow } from '../../shared/flow/load.ts';
-import { LocalRuntime } from '../../shared/local/runtime.ts';
+import { openMetadata } from '../../shared/local/runtime.ts';
 import { findSliceType } from '../../slices/registry.ts';
 import { parseSchedule, periodEnd } from '../../shared/timelabel.ts';
 import { formatCount, formatDuration, table } from '../progress.ts';
@@ -26,11 +26,10 @@ export function register(program: Command): void {
     .description('per loadunit: last committed timelabel, rows, lag, failures')
     .action(async (dir: string, options: { json?: boolean }) => {
       const flow = await loadFlow(dir);
-      const runtime = await LocalRuntime.start(flow, { full: false });
+      const { metadata, close } = await openMetadata(flow);
       const now = new Date();
       const loadunits: LoadunitStatus[] = [];
       try {
-        const { metadata } = runtime.services;
         for (const source of flow.sources) {
           const definition = findSliceType(source.type);
           const schedule = parseSchedule(definition!.schedule(source.config));
@@ -54,7 +53,7 @@ export function register(program: Command): void {
           }
         }
       } finally {
-        await runtime.stop();
+        await close();
       }
       if (options.json) {
         process.stdout.write(JSON.stringify({ installation: flow.installation.name, at: now.toISOString(), loadunits }, null, 2) + '\n');

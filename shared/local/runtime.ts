@@ -21,7 +21,7 @@ import type { ReefEvent } from '../metadata/types.ts';
 import type { Services } from '../runtime/services.ts';
 import { faultsFromEnv } from './faults.ts';
 import { SecretsFile } from './secrets-file.ts';
-import { startDynamo, startPostgres, startS3, freePort, type PostgresServer, type Running } from './standins.ts';
+import { freePort, localDynamoClient, startDynamo, startPostgres, startS3, type PostgresServer, type Running } from './standins.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -232,4 +232,19 @@ async function ensureDatabase(server: PostgresServer, database: string): Promise
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * The metadata of a flow for reading, also while another process runs it:
+ * then through that runtime's DynamoDB stand-in (its files are locked by it),
+ * else through a metadata-only runtime of our own.
+ */
+export async function openMetadata(flow: Flow): Promise<{ metadata: MetadataStore; close(): Promise<void> }> {
+  const running = readRuntimeFile(stateDir(flow.dir));
+  if (running && running.pid !== process.pid && alive(running.pid) && running.dynamoEndpoint) {
+    const client = localDynamoClient(running.dynamoEndpoint);
+    return { metadata: new MetadataStore({ client, tableName: METADATA_TABLE }), close: async () => client.destroy() };
+  }
+  const runtime = await LocalRuntime.start(flow, { full: false });
+  return { metadata: runtime.services.metadata, close: () => runtime.stop() };
 }
