@@ -9,7 +9,7 @@
  * `grantX` helpers, which would grant whole tables, buckets and keys.
  */
 import { dirname, join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
 import { ArnFormat, AssetHashType, Aws, DockerImage, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -90,6 +90,29 @@ export const FUNCTION_SIZING: Record<CollectTask, { memoryMb: number; timeout: D
 const SAFE_SLICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /**
+ * How a slice's handlers are bundled. Identifiers are not minified: the
+ * Parquet compression worker is started from the source text of functions in
+ * the bundle, which must find esbuild's keepNames helper under its own name
+ * (`__name`); a minified bundle renames it and the worker dies on start.
+ */
+export const HANDLER_BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  // CommonJS dependencies call require() for Node built-ins; ESM has none by default.
+  banner: { js: "import { createRequire as __reefCreateRequire } from 'node:module'; const require = __reefCreateRequire(import.meta.url);" },
+  // pg's optional native binding: not installed, never loaded.
+  external: ['pg-native'],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  minifyIdentifiers: false,
+  keepNames: true,
+  sourcemap: true,
+  logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/**
  * One esbuild bundle of the slice's handlers module, shared by its functions
  * (each picks its export by handler name), so a slice costs one bundle, not five.
  * Bundled in-process with esbuild; no Docker. When the stack is excluded from
@@ -103,22 +126,7 @@ export function bundledHandlers(entry: string): lambda.Code {
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24-slim'),
       local: {
         tryBundle(outputDir: string): boolean {
-          buildSync({
-            entryPoints: [entry],
-            outfile: join(outputDir, 'index.mjs'),
-            bundle: true,
-            platform: 'node',
-            target: 'node24',
-            format: 'esm',
-            // CommonJS dependencies call require() for Node built-ins; ESM has none by default.
-            banner: { js: "import { createRequire as __reefCreateRequire } from 'node:module'; const require = __reefCreateRequire(import.meta.url);" },
-            // pg's optional native binding: not installed, never loaded.
-            external: ['pg-native'],
-            minify: true,
-            keepNames: true,
-            sourcemap: true,
-            logLevel: 'error',
-          });
+          buildSync({ ...HANDLER_BUNDLE_OPTIONS, entryPoints: [entry], outfile: join(outputDir, 'index.mjs') });
           return true;
         },
       },

@@ -6,7 +6,7 @@
  * bytes snappy cannot shrink (random UUIDs, hashes) cost as much as bytes it
  * can; this port is 10x faster on those and within ~20% on the rest
  * (bench/README.md). And being plain code it runs in a worker thread started
- * from source text, which survives bundling (see parquet.ts).
+ * from source text, which survives bundling (see page-compression.ts).
  *
  * `createSnappy` is self-contained on purpose: its source text is the worker's.
  * Output is standard snappy; tests decompress it with hysnappy.
