@@ -21,3 +21,13 @@ export function partKey(slice: string, table: string, timelabel: string, n: numb
 export function manifestKey(slice: string, table: string, timelabel: string): string {
   return batchPrefix(slice, table, timelabel) + MANIFEST_FILE;
 }
+
+/**
+ * Beside a batch's `_manifest.json`: the same file list in the format
+ * Redshift's `COPY ... MANIFEST` reads (Reef's manifest is not that format).
+ */
+export const REDSHIFT_MANIFEST_FILE = '_redshift.manifest';
+
+export function redshiftManifestKey(slice: string, table: string, timelabel: string): string {
+  return batchPrefix(slice, table, timelabel) + REDSHIFT_MANIFEST_FILE;
+}
