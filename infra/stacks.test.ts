@@ -67,6 +67,7 @@ const FLOW: Flow = {
       },
     },
   ],
+  views: [],
 };
 
 interface Synthesized {

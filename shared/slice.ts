@@ -41,6 +41,12 @@ export interface SliceDefinition<Config = unknown> {
   schedule(config: Config): string;
   /** Rules beyond the JSON Schema, on a config that passed it (unique names, plain names). */
   problems(config: Config): ConfigProblem[];
+  /**
+   * Collect slices: the tables this config loads, each the dataset
+   * `<slice>.<table>`, as far as they are known before it runs; and whether it
+   * also loads tables known only at run time (e.g. every table matching a pattern).
+   */
+  datasets?(config: Config): { tables: string[]; tablesKnownAtRunTime: boolean };
   runtime(): Promise<SliceRuntime>;
 }
 

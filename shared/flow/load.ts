@@ -1,6 +1,7 @@
 /**
  * Loads a flow project from disk: `reef.yaml` and `sources/*.yaml`, each
- * checked against its JSON Schema and a few rules a schema cannot express.
+ * checked against its JSON Schema and a few rules a schema cannot express,
+ * then `views/` through the view compiler.
  *
  * A user fixing a flow wants every problem in one go, not one per run, so
  * nothing here stops at the first problem: all of them are collected, each
@@ -18,44 +19,18 @@ import { findSliceType, sliceTypes } from '../../slices/registry.ts';
 import { installationSchema, withInstallationDefaults } from './installation-schema.ts';
 import type { Flow, SliceSpec } from './types.ts';
 import { expectedText } from './describe.ts';
+import { FlowConfigError, sortProblems, type FlowProblem } from './problems.ts';
+import { closest } from './spelling.ts';
+import { compileViews } from '../views/compile.ts';
+
+// Re-exported: callers have always imported the error and its formatting from here.
+export { FlowConfigError, formatProblem, type FlowProblem } from './problems.ts';
 
 export const INSTALLATION_FILE = 'reef.yaml';
 export const SOURCES_DIR = 'sources';
 
 /** The slice name becomes part of stack names, S3 prefixes and DynamoDB keys, so it is kept short and plain. */
 export const SLICE_NAME_PATTERN = /^[a-z][a-z0-9-]{1,30}$/;
-
-/** One thing wrong with a flow. `line` and `col` are 1-based; absent when the problem has no place in a file. */
-export interface FlowProblem {
-  file: string;
-  line?: number;
-  col?: number;
-  /** Starts with the field (`loadunits[1].mode: ...`) when there is one. */
-  message: string;
-}
-
-/** Every problem of a flow at once; the message has one line per problem. */
-export class FlowConfigError extends TerminalError {
-  readonly problems: readonly FlowProblem[];
-
-  constructor(problems: readonly FlowProblem[]) {
-    super('config', problems.map(formatProblem).join('\n'), { code: 'config.invalid' });
-    this.problems = problems;
-  }
-}
-
-export function formatProblem(p: FlowProblem): string {
-  const place = p.line === undefined ? p.file : p.col === undefined ? `${p.file}:${p.line}` : `${p.file}:${p.line}:${p.col}`;
-  return `${place}: ${p.message}`;
-}
-
-function sortProblems(problems: FlowProblem[]): FlowProblem[] {
-  // Array.prototype.sort is stable, so problems on one line keep the order they were found in.
-  return problems.sort((a, b) => {
-    if (a.file !== b.file) return a.file < b.file ? -1 : 1;
-    return (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
-  });
-}
 
 // ---------------------------------------------------------------------------
 // Validators
@@ -224,33 +199,6 @@ function conditionOf(root: SchemaObject, schemaPath: string): string {
     if (s !== undefined && 'const' in s) parts.push(`${k} is ${JSON.stringify(s.const)}`);
   }
   return parts.length === 0 ? '' : ` when ${parts.join(' and ')}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, c);
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return bestD <= 2 ? best : undefined;
 }
 
 interface Explained {
@@ -568,5 +516,21 @@ export async function loadFlow(dir: string): Promise<Flow> {
 
   if (problems.length > 0 || installation === undefined) throw new FlowConfigError(sortProblems(problems));
   sources.sort((a, b) => (a.slice < b.slice ? -1 : a.slice > b.slice ? 1 : 0));
-  return { dir: root, installation, sources };
+  // Views are checked against the datasets the sources produce, so only once the sources are valid.
+  const { views } = await compileViews(root, ...knownDatasets(sources));
+  return { dir: root, installation, sources, views };
+}
+
+/** The datasets the sources produce, and the slices that also produce some known only at run time. */
+function knownDatasets(sources: readonly SliceSpec[]): [Set<string>, Set<string>] {
+  const datasets = new Set<string>();
+  const runTime = new Set<string>();
+  for (const source of sources) {
+    const produced = findSliceType(source.type)?.datasets?.(source.config);
+    if (produced === undefined) continue;
+    // The warehouse folds unquoted names to lowercase, and views name datasets unquoted.
+    for (const table of produced.tables) datasets.add(`${source.slice}.${table.toLowerCase()}`);
+    if (produced.tablesKnownAtRunTime) runTime.add(source.slice);
+  }
+  return [datasets, runTime];
 }

@@ -1,3 +1,5 @@
+import type { ViewSpec } from '../views/types.ts';
+
 /**
  * A flow project as loaded from disk and validated: what `reef validate`,
  * `reef run` and the CDK app all read. Nothing here holds a secret value.
@@ -37,4 +39,6 @@ export interface Flow {
   dir: string;
   installation: InstallationSpec;
   sources: SliceSpec[];
+  /** Every view of `views/`, each after the views it reads (empty without a views/ folder). */
+  views: ViewSpec[];
 }

@@ -1,6 +1,14 @@
 import type { SliceDefinition } from '../../../shared/slice.ts';
 import { COLLECT_TASKS } from '../../../shared/orchestration/contracts.ts';
-import { configProblems, configSchema, exampleConfig, DEFAULT_MAX_CONNECTIONS, type CollectPostgresConfig } from './config.ts';
+import {
+  configProblems,
+  configSchema,
+  exampleConfig,
+  isPatternLoadunit,
+  loadunitName,
+  DEFAULT_MAX_CONNECTIONS,
+  type CollectPostgresConfig,
+} from './config.ts';
 
 export const collectPostgres = {
   type: 'collect/postgres',
@@ -19,6 +27,13 @@ export const collectPostgres = {
   secretNames: (c) => [c.connection.secret],
   schedule: (c) => c.schedule,
   problems: configProblems,
+  datasets: (c) => ({
+    tables: c.loadunits.flatMap((l) => {
+      const name = isPatternLoadunit(l) ? undefined : loadunitName(l);
+      return name === undefined ? [] : [name];
+    }),
+    tablesKnownAtRunTime: c.loadunits.some(isPatternLoadunit),
+  }),
   runtime: async () => {
     const { collectHandlers } = await import('./collector.ts');
     return {
