@@ -3,7 +3,7 @@
  * describe.ts prints (describeSchemaFields). The TypeScript shape after defaults are applied is
  * `InstallationSpec` in types.ts.
  */
-import type { InstallationSpec, LocalDatabase } from './types.ts';
+import type { InstallationSpec, LocalDatabase, WarehouseSpec } from './types.ts';
 
 /**
  * The name prefixes every stack and many resource names (buckets, tables,
@@ -39,6 +39,28 @@ export const installationSchema = {
       type: 'string',
       pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$',
       description: 'AWS region, e.g. eu-west-1',
+    },
+    warehouse: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['connection'],
+      description: 'the warehouse the organize slice loads collected batches into and refreshes views in',
+      properties: {
+        type: { const: 'redshift', description: 'redshift (Redshift or Redshift Serverless; locally the embedded PostgreSQL)' },
+        connection: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['secret'],
+          properties: {
+            secret: { type: 'string', pattern: SECRET_PATTERN, description: 'secret holding {host, port, database, user, password} of the warehouse' },
+          },
+        },
+        iamRole: {
+          type: 'string',
+          pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$',
+          description: 'in AWS: the role Redshift assumes to COPY from the lake',
+        },
+      },
     },
     local: {
       type: 'object',
@@ -82,6 +104,7 @@ interface RawInstallation {
   name: string;
   account?: string;
   region?: string;
+  warehouse?: WarehouseSpec;
   local?: { databases?: LocalDatabase[] };
 }
 
@@ -91,5 +114,6 @@ export function withInstallationDefaults(raw: unknown): InstallationSpec {
   const spec: InstallationSpec = { name: r.name, local: { databases: r.local?.databases ?? [] } };
   if (r.account !== undefined) spec.account = r.account;
   if (r.region !== undefined) spec.region = r.region;
+  if (r.warehouse !== undefined) spec.warehouse = { ...r.warehouse, type: 'redshift' };
   return spec;
 }

@@ -12,12 +12,22 @@ export interface LocalDatabase {
   generator?: string;
 }
 
+/** reef.yaml's `warehouse`: where collected batches are loaded and views refreshed. */
+export interface WarehouseSpec {
+  type: 'redshift';
+  connection: { secret: string };
+  /** In AWS, the role Redshift assumes to COPY from the lake. */
+  iamRole?: string;
+}
+
 export interface InstallationSpec {
   /** Installation name: prefixes stack names and resource names. */
   name: string;
   /** Target account and region for `cdk deploy`; synth works without them. */
   account?: string;
   region?: string;
+  /** Absent: the flow only collects. */
+  warehouse?: WarehouseSpec;
   local: {
     databases: LocalDatabase[];
   };
