@@ -47,6 +47,8 @@ export interface SliceDefinition<Config = unknown> {
    * also loads tables known only at run time (e.g. every table matching a pattern).
    */
   datasets?(config: Config): { tables: string[]; tablesKnownAtRunTime: boolean };
+  /** Collect slices: how the warehouse applies a table's batches (pattern tables: snapshots). */
+  loadOptions?(config: Config, table: string): { mode: 'snapshot' | 'incremental'; keys?: string[] };
   runtime(): Promise<SliceRuntime>;
 }
 

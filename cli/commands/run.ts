@@ -39,6 +39,10 @@ export function register(program: Command): void {
       try {
         const report = await runFlow(runtime, {
           ...options,
+          onOrganize: (o) => {
+            done++;
+            bar.note(`${o.status.padEnd(9)} ${o.kind === 'load' ? 'load of' : 'view'} ${o.dataset} @ ${o.timelabel}: ${formatCount(o.rows)} rows${o.error ? ` (${o.error.message})` : ''}`);
+          },
           onBatch: (b) => {
             done++;
             bar.note(`${b.status.padEnd(9)} ${b.dataset} @ ${b.timelabel}: ${formatCount(b.rows)} rows in ${b.files} file(s)${b.error ? ` (${b.error.message})` : ''}`);
@@ -51,7 +55,12 @@ export function register(program: Command): void {
           const rows = [['dataset', 'timelabel', 'status', 'rows', 'files', 'bytes']];
           for (const b of report.batches) rows.push([b.dataset, b.timelabel, b.status, formatCount(b.rows), String(b.files), formatBytes(b.bytes)]);
           process.stdout.write(table(rows) + '\n');
-          for (const b of report.batches.filter((x) => x.error)) process.stdout.write(`\n${b.dataset} @ ${b.timelabel}: ${b.error!.message}`);
+          if (report.organized.length > 0) {
+            const org = [['warehouse', 'timelabel', 'step', 'status', 'rows']];
+            for (const o of report.organized) org.push([o.dataset, o.timelabel, o.kind, o.status, formatCount(o.rows)]);
+            process.stdout.write('\n' + table(org) + '\n');
+          }
+          for (const b of [...report.batches, ...report.organized].filter((x) => x.error)) process.stdout.write(`\n${b.dataset} @ ${b.timelabel}: ${b.error!.message}`);
           process.stdout.write(`\nThe data landed in s3://${report.bucket}/<slice>/<table>/timelabel=<T>/ as part-NNNNN.parquet files with a _manifest.json.\n`);
           const sample = report.batches.find((b) => b.status !== 'failed' && b.files > 0);
           if (sample?.manifestKey) {

@@ -72,12 +72,18 @@ async function problems(dir: string): Promise<string[]> {
   assert.fail('the flow loaded, but it should have been refused');
 }
 
-test('examples/shop loads into a Flow with its installation and its one source', async () => {
+test('examples/shop loads into a Flow with its installation, its warehouse and its one source', async () => {
   const flow = await loadFlow(shopDir);
   assert.equal(flow.dir, shopDir);
   assert.deepEqual(flow.installation, {
     name: 'shop',
-    local: { databases: [{ secret: 'shop-source', database: 'shop', generator: 'generator.ts' }] },
+    warehouse: { type: 'redshift', connection: { secret: 'shop-warehouse' } },
+    local: {
+      databases: [
+        { secret: 'shop-source', database: 'shop', generator: 'generator.ts' },
+        { secret: 'shop-warehouse', database: 'warehouse' },
+      ],
+    },
   });
   assert.equal(flow.sources.length, 1);
   const [shop] = flow.sources;

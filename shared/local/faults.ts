@@ -3,6 +3,7 @@
  * crash a real `reef run` process at a chosen step:
  *   REEF_FAULT="extract.part:2=kill"    SIGKILL the process after part 2 is uploaded
  *   REEF_FAULT="commit.before=throw"    throw a terminal error before the commit is written
+ *   REEF_FAULT="extract.start.shop.orders=throw"   fail every extraction of one dataset
  * Several are separated by commas. Never set in AWS: the Lambda services have no faults.
  */
 import { TerminalError } from '../errors.ts';

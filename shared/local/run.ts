@@ -13,6 +13,9 @@ import { lastCompleteTimelabel, parseSchedule, timelabelRange, isAligned } from 
 import { findSliceType } from '../../slices/registry.ts';
 import type { SliceDefinition } from '../slice.ts';
 import type { LocalRuntime } from './runtime.ts';
+import { randomUUID } from 'node:crypto';
+import { organize, type OrganizeOutcome } from '../../slices/organize/redshift/organizer.ts';
+import type { ViewSpec } from '../views/types.ts';
 import { runLocalStateMachine } from './step-functions.ts';
 
 export interface RunRequest {
@@ -23,6 +26,9 @@ export interface RunRequest {
   /** Milliseconds between retries instead of the ASL backoff; tests set it (or REEF_RETRY_INTERVAL_MS) to keep retries quick. */
   retryIntervalMs?: number;
   onBatch?: (outcome: BatchOutcome) => void;
+  onOrganize?: (outcome: OrganizeOutcome) => void;
+  /** The view version in effect for a timelabel; given by the caller, which knows what was applied. */
+  versionOf?: (view: ViewSpec, timelabel: string) => Promise<number>;
 }
 
 export interface RunReport {
@@ -30,8 +36,13 @@ export interface RunReport {
   bucket: string;
   timelabels: string[];
   batches: BatchOutcome[];
+  /** Loads into the warehouse and view refreshes, in the order they ran. */
+  organized: OrganizeOutcome[];
   failed: number;
 }
+
+/** Before any `reef apply`, every view runs its first version. */
+const firstVersion = async () => 1;
 
 /** Placeholder ARNs: locally each Task is bound to its handler by state name, nothing is called through them. */
 function localArns(installation: string, slice: string): Record<keyof typeof COLLECT_TASKS, string> {
@@ -98,6 +109,7 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
   }
   const all = [...new Set(plans.flatMap((p) => p.timelabels))].sort();
   const batches: BatchOutcome[] = [];
+  const organized: OrganizeOutcome[] = [];
   for (const timelabel of all) {
     await runtime.tickGenerators(timelabel);
     for (const { spec, timelabels } of plans) {
@@ -110,8 +122,11 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
         request.onBatch?.(outcome);
       }
     }
+    // What became complete with this timelabel is loaded and refreshed before the next one is collected.
+    organized.push(...(await organize({ services, flow, runId: randomUUID(), versionOf: request.versionOf ?? firstVersion, onOutcome: request.onOrganize })));
   }
-  return { installation: flow.installation.name, bucket: services.bucket, timelabels: all, batches, failed: batches.filter((b) => b.status === 'failed').length };
+  const failed = batches.filter((b) => b.status === 'failed').length + organized.filter((o) => o.status === 'failed').length;
+  return { installation: flow.installation.name, bucket: services.bucket, timelabels: all, batches, organized, failed };
 }
 
 /** The execution output nests outcomes per loadunit and per timelabel; anything that is an outcome is kept. */

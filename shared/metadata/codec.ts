@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ErrorCategory } from '../errors.ts';
 import { TerminalError } from '../errors.ts';
 import type { DatasetSchema, SchemaDiff } from '../schema.ts';
+import type { ViewHeader } from '../views/types.ts';
 import type {
   BatchError,
   BatchFigures,
@@ -21,6 +22,10 @@ import type {
   ReefEvent,
   SchemaVersion,
   SliceConfigRecord,
+  UpdateSetRecord,
+  ViewColumn,
+  ViewRead,
+  ViewVersion,
 } from './types.ts';
 
 export type Item = Record<string, unknown>;
@@ -198,4 +203,41 @@ export function decodeEvent(item: Item): ReefEvent {
     detail: json(item, 'detailJson') as Record<string, unknown>,
     time: str(item, 'time'),
   });
+}
+
+function bool(item: Item, attr: string): boolean {
+  const v = item[attr];
+  return typeof v === 'boolean' ? v : corrupt(item, attr, 'a boolean');
+}
+
+function stringList(item: Item, attr: string): string[] {
+  const v = item[attr];
+  return Array.isArray(v) && v.every((e) => typeof e === 'string') ? [...v] : corrupt(item, attr, 'a list of strings');
+}
+
+export function decodeViewVersion(item: Item): ViewVersion {
+  return {
+    view: str(item, 'view'),
+    version: num(item, 'version'),
+    sqlHash: str(item, 'sqlHash'),
+    body: str(item, 'body'),
+    header: json(item, 'headerJson') as ViewHeader,
+    signature: json(item, 'signatureJson') as ViewColumn[],
+    reads: json(item, 'readsJson') as ViewRead[],
+    effectiveFrom: str(item, 'effectiveFrom'),
+    updateSet: str(item, 'updateSet'),
+    removed: bool(item, 'removed'),
+    createdAt: str(item, 'createdAt'),
+  };
+}
+
+export function decodeUpdateSet(item: Item): UpdateSetRecord {
+  return {
+    id: str(item, 'id'),
+    effectiveFrom: str(item, 'effectiveFrom'),
+    views: stringList(item, 'views'),
+    breaking: bool(item, 'breaking'),
+    allowBreaking: bool(item, 'allowBreaking'),
+    createdAt: str(item, 'createdAt'),
+  };
 }

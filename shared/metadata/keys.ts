@@ -19,9 +19,21 @@ const LOADUNIT_PREFIX = 'LOADUNIT#';
 const BATCH_PREFIX = 'BATCH#';
 const SCHEMA_VERSION_PREFIX = 'V#';
 const EVENT_ID_PREFIX = 'ID#';
+const VIEW_INDEX_PREFIX = 'VIEW#';
+const UPDATE_SET_PREFIX = 'US#';
 /** Zero-padded so the sort key orders versions numerically. */
 const SCHEMA_VERSION_DIGITS = 6;
 const MAX_SCHEMA_VERSION = 10 ** SCHEMA_VERSION_DIGITS - 1;
+
+/** Sort key of version `version` of `what`, for schema and view versions alike. */
+function versionSk(what: string, version: number): string {
+  if (!Number.isInteger(version) || version < 1 || version > MAX_SCHEMA_VERSION) {
+    throw new TerminalError('internal', `version ${version} of ${what} is outside 1..${MAX_SCHEMA_VERSION}; expected the registry's key width to hold it`, {
+      code: 'metadata.invalid-key',
+    });
+  }
+  return `${SCHEMA_VERSION_PREFIX}${String(version).padStart(SCHEMA_VERSION_DIGITS, '0')}`;
+}
 
 /**
  * Event sort keys start with an ISO time (a digit); `:` sorts right after `9`
@@ -114,15 +126,7 @@ export const keys = {
     return `${slicePk(slice)}${SEP}SCHEMA${SEP}${checkKeyPart('dataset', dataset)}`;
   },
   schemaVersion(slice: string, dataset: string, version: number): ItemKey {
-    if (!Number.isInteger(version) || version < 1 || version > MAX_SCHEMA_VERSION) {
-      throw new TerminalError('internal', `schema version ${version} of ${dataset} is outside 1..${MAX_SCHEMA_VERSION}; expected the registry's key width to hold it`, {
-        code: 'metadata.invalid-key',
-      });
-    }
-    return {
-      pk: keys.schemaPartition(slice, dataset),
-      sk: `${SCHEMA_VERSION_PREFIX}${String(version).padStart(SCHEMA_VERSION_DIGITS, '0')}`,
-    };
+    return { pk: keys.schemaPartition(slice, dataset), sk: versionSk(`schema ${dataset}`, version) };
   },
   schemaVersionPrefix: SCHEMA_VERSION_PREFIX,
   eventsPartition(slice: string): string {
@@ -131,6 +135,28 @@ export const keys = {
   event(slice: string, time: string, id: string): ItemKey {
     return { pk: keys.eventsPartition(slice), sk: `${time}${SEP}${checkKeyPart('event id', id)}` };
   },
+  viewPartition(organizeSlice: string, view: string): string {
+    return `${slicePk(organizeSlice)}${SEP}VIEW${SEP}${checkKeyPart('view', view)}`;
+  },
+  viewVersion(organizeSlice: string, view: string, version: number): ItemKey {
+    return { pk: keys.viewPartition(organizeSlice, view), sk: versionSk(`view ${view}`, version) };
+  },
+  viewVersionPrefix: SCHEMA_VERSION_PREFIX,
+  /** Lists the views of an organize slice without a scan, which a `LeadingKeys`-limited role cannot do. */
+  viewIndexPartition(organizeSlice: string): string {
+    return `${slicePk(organizeSlice)}${SEP}VIEWS`;
+  },
+  viewIndex(organizeSlice: string, view: string): ItemKey {
+    return { pk: keys.viewIndexPartition(organizeSlice), sk: `${VIEW_INDEX_PREFIX}${checkKeyPart('view', view)}` };
+  },
+  viewIndexPrefix: VIEW_INDEX_PREFIX,
+  updateSetPartition(organizeSlice: string): string {
+    return `${slicePk(organizeSlice)}${SEP}UPDATESETS`;
+  },
+  updateSet(organizeSlice: string, id: string): ItemKey {
+    return { pk: keys.updateSetPartition(organizeSlice), sk: `${UPDATE_SET_PREFIX}${checkKeyPart('update set id', id)}` };
+  },
+  updateSetPrefix: UPDATE_SET_PREFIX,
   /** Remembers the time an event id was first written, so a retry lands on the same item. */
   eventIdMarker(slice: string, id: string): ItemKey {
     return { pk: keys.eventsPartition(slice), sk: `${EVENT_ID_PREFIX}${checkKeyPart('event id', id)}` };

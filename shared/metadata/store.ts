@@ -24,7 +24,19 @@ import { getLoadunitState, listLoadunitStates, repairLoadunitPointer } from './l
 import type { RecordSchemaInput } from './schemas.ts';
 import { getLatestSchema, listSchemaVersions, recordSchema } from './schemas.ts';
 import { MetadataTable } from './table.ts';
-import type { BatchRecord, CursorRange, InstallationConfig, LoadunitState, ReefEvent, SchemaVersion, SliceConfigRecord } from './types.ts';
+import type {
+  BatchRecord,
+  CursorRange,
+  InstallationConfig,
+  LoadunitState,
+  ReefEvent,
+  SchemaVersion,
+  SliceConfigRecord,
+  UpdateSetRecord,
+  ViewVersion,
+} from './types.ts';
+import type { UpdateSetInput, ViewVersionInput } from './view-versions.ts';
+import { getUpdateSet, latestViewVersions, listUpdateSets, listViewVersions, putViewVersion, recordUpdateSet, versionInEffect } from './view-versions.ts';
 
 export interface MetadataStoreOptions {
   client: DynamoDBClient;
@@ -158,5 +170,41 @@ export class MetadataStore {
   /** Oldest first; `since` is inclusive, `limit` caps how many come back. */
   listEvents(slice: string, options: { since?: string; limit?: number } = {}): Promise<ReefEvent[]> {
     return listEvents(this.table, slice, options);
+  }
+
+  // ---------------------------------------------------------------- view versions and update sets
+
+  /** Conditional: a retry of the same version answers the stored one; a different one under the same number is a conflict. */
+  putViewVersion(input: ViewVersionInput): Promise<ViewVersion> {
+    return putViewVersion(this.table, input);
+  }
+
+  /** Every stored version, oldest first, applied or not. */
+  listViewVersions(organizeSlice: string, view: string): Promise<ViewVersion[]> {
+    return listViewVersions(this.table, organizeSlice, view);
+  }
+
+  /** The newest applied, not removed, version of each view, sorted by view. */
+  latestViewVersions(organizeSlice: string): Promise<ViewVersion[]> {
+    return latestViewVersions(this.table, organizeSlice);
+  }
+
+  /** The newest applied version with effectiveFrom <= timelabel; undefined if none or if it removed the view. */
+  versionInEffect(organizeSlice: string, view: string, timelabel: string): Promise<ViewVersion | undefined> {
+    return versionInEffect(this.table, organizeSlice, view, timelabel);
+  }
+
+  /** Written last in an apply: it makes the versions that name it count. */
+  recordUpdateSet(input: UpdateSetInput): Promise<UpdateSetRecord> {
+    return recordUpdateSet(this.table, input);
+  }
+
+  getUpdateSet(organizeSlice: string, id: string): Promise<UpdateSetRecord | undefined> {
+    return getUpdateSet(this.table, organizeSlice, id);
+  }
+
+  /** Oldest effectiveFrom first. */
+  listUpdateSets(organizeSlice: string): Promise<UpdateSetRecord[]> {
+    return listUpdateSets(this.table, organizeSlice);
   }
 }

@@ -11,8 +11,19 @@
  *   SLICE#<slice>                     BATCH#<loadunit>#<timelabel>   batch
  *   SLICE#<slice>#SCHEMA#<dataset>    V#<000001>                     dataset schema versions
  *   SLICE#<slice>#EVENTS              <iso time>#<id>                events
+ *   SLICE#<org>#VIEW#<view>           V#<000001>                     view versions
+ *   SLICE#<org>#VIEWS                 VIEW#<view>                    index: every view that ever had a version
+ *   SLICE#<org>#UPDATESETS            US#<id>                        applied update sets
+ * where <org> is the organize slice that refreshes the views, so its role
+ * reads them through the same `SLICE#<slice>#*` grant as the rest of its state.
+ *
+ * Applying an update set writes each new view version first and the update
+ * set item last: a version counts as applied only once its update set item
+ * exists, so an apply that crashes halfway switches nothing (the same
+ * "new items first, one pointer last" rule as a batch commit).
  */
 import type { DatasetSchema, SchemaDiff } from '../schema.ts';
+import type { ViewHeader } from '../views/types.ts';
 
 export interface InstallationConfig {
   name: string;
@@ -114,4 +125,60 @@ export interface ReefEvent {
   /** Small JSON detail: figures, S3 pointers, a diff. Never rows, never secrets. */
   detail: Record<string, unknown>;
   time: string;
+}
+
+/** One output column of a view, as the warehouse describes the prepared query. */
+export interface ViewColumn {
+  name: string;
+  /** The warehouse's own type name, e.g. `bigint`, `numeric(12,2)`. */
+  type: string;
+}
+
+/** One relation a view version reads, with the columns it reads (lineage; `['*']` = all). */
+export interface ViewRead {
+  relation: string;
+  columns: string[];
+  /** Unqualified names that may belong to this relation or another one in the same FROM (see InputRead). */
+  ambiguous: string[];
+}
+
+/** What a view is, independent of when it runs: what a plan compares and an apply stores. */
+export interface ViewDefinition {
+  /** sha256 of the body (see shared/plan/definition.ts). */
+  sqlHash: string;
+  body: string;
+  header: ViewHeader;
+  signature: ViewColumn[];
+  reads: ViewRead[];
+}
+
+export interface ViewVersion extends ViewDefinition {
+  /** `schema.name` */
+  view: string;
+  /** 1, 2, ... per view. */
+  version: number;
+  /** The first timelabel this version refreshes. */
+  effectiveFrom: string;
+  /** Id of the update set that brought it. */
+  updateSet: string;
+  /**
+   * A removal is a version too, so what ran when stays one sequence per view;
+   * it keeps the definition it retires. From its effectiveFrom the view no
+   * longer refreshes.
+   */
+  removed: boolean;
+  createdAt: string;
+}
+
+/** A group of view versions that take effect together at one aligned timelabel. */
+export interface UpdateSetRecord {
+  id: string;
+  effectiveFrom: string;
+  /** Every view that switches at effectiveFrom: changed, created, removed, and their downstream. Sorted. */
+  views: string[];
+  /** Whether the plan held a breaking change no view in it resolved. */
+  breaking: boolean;
+  /** Whether the user allowed that (`--allow-breaking`). */
+  allowBreaking: boolean;
+  createdAt: string;
 }

@@ -219,8 +219,10 @@ test('problems of every file come together, sorted by file and line', async () =
   );
 });
 
-test('loadFlow: examples/shop has no views yet; a flow with views and sources gets them in order, and reef validate sees their problems', async () => {
-  assert.deepEqual((await loadFlow(shopDir)).views, []);
+test('loadFlow: the views of examples/shop come in DAG order; a flow with views and sources gets them in order, and reef validate sees their problems', async () => {
+  const shop = (await loadFlow(shopDir)).views.map((v) => v.name);
+  assert.deepEqual(shop, ['analytics.customer_ltv', 'analytics.daily_revenue', 'analytics.product_sales', 'analytics.top_customers']);
+  assert.ok(shop.indexOf('analytics.top_customers') > shop.indexOf('analytics.customer_ltv'), 'a view comes after the view it reads');
 
   const source = `type: collect/postgres
 schedule: every 15 minutes

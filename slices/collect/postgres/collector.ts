@@ -198,6 +198,7 @@ export async function extract(services: Services, ref: BatchRef): Promise<Extrac
       code: 'batch.busy',
     });
   }
+  services.faults.hit(`extract.start.${ref.dataset}`);
   return withSource(services, config, async (client) => {
     const { table, spec } = await sourceTableFor(client, config, ref);
     let cursor: { column: string; from: string | null; to: string | null } | undefined;

@@ -34,6 +34,10 @@ export const collectPostgres = {
     }),
     tablesKnownAtRunTime: c.loadunits.some(isPatternLoadunit),
   }),
+  loadOptions: (c, table) => {
+    const spec = c.loadunits.find((l) => !isPatternLoadunit(l) && loadunitName(l) === table);
+    return spec && !isPatternLoadunit(spec) ? { mode: spec.mode, keys: spec.keys } : { mode: 'snapshot' };
+  },
   runtime: async () => {
     const { collectHandlers } = await import('./collector.ts');
     return {

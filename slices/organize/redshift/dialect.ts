@@ -157,18 +157,18 @@ export function redshiftCopySql(source: RedshiftCopySource): string {
 // ---------------------------------------------------------------------------
 // Checks on the staged rows. Each query returns rows only when something is wrong.
 
-/** Rows whose key has a NULL part: they could never be matched by a later merge. */
-export function nullKeysSql(dialect: DialectName, keys: string[]): string {
-  const s = quoteIdent(dialect, STAGING_TABLE);
+/** Rows whose key has a NULL part: they could never be matched by a later merge. `from`: the session-local table checked. */
+export function nullKeysSql(dialect: DialectName, keys: string[], from: string = STAGING_TABLE): string {
+  const s = quoteIdent(dialect, from);
   return `SELECT 1 FROM ${s} WHERE ${keys.map((k) => `${quoteIdent(dialect, k)} IS NULL`).join(' OR ')} LIMIT 1`;
 }
 
 /** One key that appears on more than one staged row, as text: a merge would have to pick one. */
-export function duplicateKeysSql(dialect: DialectName, keys: string[]): string {
+export function duplicateKeysSql(dialect: DialectName, keys: string[], from: string = STAGING_TABLE): string {
   const q = keys.map((k) => quoteIdent(dialect, k));
   const asText = q.map((k) => (dialect === 'redshift' ? `CAST(${k} AS VARCHAR)` : `${k}::text`));
   const shown = asText.length === 1 ? asText[0] : asText.join(` || ', ' || `);
-  return `SELECT ${shown} AS key, count(*) AS n FROM ${quoteIdent(dialect, STAGING_TABLE)} GROUP BY ${q.join(', ')} HAVING count(*) > 1 LIMIT 1`;
+  return `SELECT ${shown} AS key, count(*) AS n FROM ${quoteIdent(dialect, from)} GROUP BY ${q.join(', ')} HAVING count(*) > 1 LIMIT 1`;
 }
 
 // ---------------------------------------------------------------------------
@@ -265,4 +265,227 @@ function requireColumn(columns: ColumnSchema[], name: string, target: TableRef):
       code: 'config.keys',
     });
   }
+}
+
+// ---------------------------------------------------------------------------
+// Views: signature, refresh, checks, refresh markers
+
+/** Where refresh markers live: one row per view, timelabel and view version refreshed. Apart from load markers: a view is not a dataset load. */
+export const REFRESH_MARKERS: TableRef = { schema: 'reef', table: 'refresh_markers' };
+
+/** The session-local table a refresh computes the view's rows into before applying them. */
+export const VIEW_ROWS_TABLE = 'reef_view_rows';
+
+/** A view column as the warehouse describes it; `type` in the warehouse's own spelling (`format_type`). */
+export interface ViewColumn {
+  name: string;
+  type: string;
+}
+
+/**
+ * A statement with the user's SQL inside. `userOffset`: where that SQL
+ * starts, in characters (the prefix is ASCII, so UTF-16 units and code points
+ * agree), so a position the warehouse reports maps back to the file.
+ */
+export interface WrappedSql {
+  sql: string;
+  userOffset: number;
+}
+
+/**
+ * The user's SQL as a derived table. The newline before `)` keeps a trailing
+ * `-- comment` in the body from swallowing the parenthesis.
+ */
+function wrapUserSql(prefix: string, userSql: string, suffix: string): WrappedSql {
+  const head = `${prefix}(\n`;
+  return { sql: `${head}${userSql}\n)${suffix}`, userOffset: head.length };
+}
+
+/** The view's result columns with no rows computed: the warehouse plans the query and returns only its row description. */
+export function describeViewSql(body: string): WrappedSql {
+  return wrapUserSql('SELECT * FROM ', body, ' AS q LIMIT 0');
+}
+
+/**
+ * One row: the type name of each (type OID, type modifier) pair, as column
+ * `t<i>`. Literal numbers rather than an array parameter: Redshift's leader
+ * node has format_type but no unnest over arrays.
+ */
+export function formatTypesSql(types: { oid: number; typmod: number }[]): string {
+  for (const t of types) {
+    if (!Number.isInteger(t.oid) || !Number.isInteger(t.typmod)) throw new TypeError(`format_type needs integers, got ${JSON.stringify(t)}`);
+  }
+  return `SELECT ${types.map((t, i) => `format_type(${t.oid}, ${t.typmod}) AS t${i}`).join(', ')}`;
+}
+
+/**
+ * A refresh computes in UTC whatever the server's default, so date_trunc and
+ * casts of timestamptz give the same rows on every run. SET LOCAL: it ends
+ * with the transaction.
+ */
+export function pinRefreshSessionSql(): string {
+  return "SET LOCAL timezone TO 'UTC'";
+}
+
+export function createViewTableSql(dialect: DialectName, target: TableRef, columns: ViewColumn[], keys: string[] = []): string {
+  const cols = columns.map((c) => `  ${quoteIdent(dialect, c.name)} ${c.type}`).join(',\n');
+  let sql = `CREATE TABLE IF NOT EXISTS ${qualifiedName(dialect, target)} (\n${cols}\n)`;
+  if (dialect === 'redshift' && keys.length > 0) {
+    sql += ` DISTKEY(${quoteIdent(dialect, keys[0])}) SORTKEY(${keys.map((k) => quoteIdent(dialect, k)).join(', ')})`;
+  }
+  return sql;
+}
+
+export function addViewColumnSql(dialect: DialectName, target: TableRef, column: ViewColumn): string {
+  return `ALTER TABLE ${qualifiedName(dialect, target)} ADD COLUMN ${quoteIdent(dialect, column.name)} ${column.type}`;
+}
+
+export function dropViewRowsSql(dialect: DialectName): string {
+  return `DROP TABLE IF EXISTS ${quoteIdent(dialect, VIEW_ROWS_TABLE)}`;
+}
+
+/** The view's rows, computed once into a temp table: the apply and the key checks read them without running the body again. */
+export function computeViewRowsSql(dialect: DialectName, body: string): WrappedSql {
+  return wrapUserSql(`CREATE TEMP TABLE ${quoteIdent(dialect, VIEW_ROWS_TABLE)} AS SELECT * FROM `, body, ' AS q');
+}
+
+export function countViewRowsSql(dialect: DialectName): string {
+  return `SELECT count(*) AS n FROM ${quoteIdent(dialect, VIEW_ROWS_TABLE)}`;
+}
+
+export type ViewApplyMode = 'replace' | 'append' | 'merge';
+
+export interface ViewApplyInput {
+  target: TableRef;
+  /** The view's columns (its signature): the ones written. Target columns not among them get NULL on new rows and keep their value on merged ones. */
+  columns: string[];
+  mode: ViewApplyMode;
+  keys?: string[];
+  strategy?: MergeStrategy;
+}
+
+/**
+ * The computed rows into the view's table:
+ * - replace: DELETE every row, then INSERT (not TRUNCATE, which commits on Redshift).
+ * - append: INSERT.
+ * - merge: DELETE the target rows whose key the view no longer yields, then
+ *   MERGE by the keys (or DELETE by the keys and INSERT). A view with only
+ *   key columns has nothing to update: the keys it lacks are inserted, which
+ *   also sidesteps Redshift's MERGE, which wants a WHEN MATCHED clause.
+ */
+export function viewApplySql(dialect: DialectName, input: ViewApplyInput): string[] {
+  const { target, columns, mode } = input;
+  const keys = input.keys ?? [];
+  const t = qualifiedName(dialect, target);
+  const r = quoteIdent(dialect, VIEW_ROWS_TABLE);
+  const names = columns.map((c) => quoteIdent(dialect, c)).join(', ');
+  const insert = `INSERT INTO ${t} (${names}) SELECT ${columns.map((c) => `r.${quoteIdent(dialect, c)}`).join(', ')} FROM ${r} AS r`;
+  if (mode === 'replace') return [`DELETE FROM ${t}`, insert];
+  if (mode === 'append') return [insert];
+  if (keys.length === 0) throw new TerminalError('config', `merging into ${target.schema}.${target.table} needs @keys; found none`, { code: 'config.keys' });
+  for (const k of keys) {
+    if (!columns.includes(k)) {
+      throw new TerminalError('config', `the key ${JSON.stringify(k)} of ${target.schema}.${target.table} is not a column of the view; expected one of ${columns.join(', ')}`, { code: 'config.keys' });
+    }
+  }
+  // Redshift's DELETE takes no alias for its target: its columns are qualified with the table's full name.
+  const self = dialect === 'redshift' ? t : 't';
+  const from = dialect === 'redshift' ? `DELETE FROM ${t}` : `DELETE FROM ${t} AS t`;
+  const match = (targetRef: string): string => keys.map((k) => `${targetRef}.${quoteIdent(dialect, k)} = r.${quoteIdent(dialect, k)}`).join(' AND ');
+  const vanished = `${from} WHERE NOT EXISTS (SELECT 1 FROM ${r} AS r WHERE ${match(self)})`;
+  const nonKeys = columns.filter((c) => !keys.includes(c));
+  if (nonKeys.length === 0) {
+    return [vanished, `${insert} WHERE NOT EXISTS (SELECT 1 FROM ${t} AS t WHERE ${match('t')})`];
+  }
+  if ((input.strategy ?? 'merge') === 'delete-insert') {
+    const matched = dialect === 'redshift' ? `DELETE FROM ${t} USING ${r} AS r WHERE ${match(t)}` : `DELETE FROM ${t} AS t USING ${r} AS r WHERE ${match('t')}`;
+    return [vanished, matched, insert];
+  }
+  const set = nonKeys.map((c) => `${quoteIdent(dialect, c)} = r.${quoteIdent(dialect, c)}`).join(', ');
+  const values = columns.map((c) => `r.${quoteIdent(dialect, c)}`).join(', ');
+  return [vanished, `MERGE INTO ${t} AS t USING ${r} AS r ON ${match('t')} WHEN MATCHED THEN UPDATE SET ${set} WHEN NOT MATCHED THEN INSERT (${names}) VALUES (${values})`];
+}
+
+/** What a view check counts in the view's table; `sql` checks carry the user's query. */
+export type ViewCheckSpec =
+  | { kind: 'not_null'; column: string }
+  | { kind: 'unique'; columns: string[] }
+  | { kind: 'accepted_values'; column: string; values: (string | number)[] }
+  | { kind: 'row_count' }
+  | { kind: 'sql'; sql: string };
+
+/**
+ * One row, one column `failing`: the rows that break the check (row_count:
+ * every row; the caller compares it with the bounds). NULLs are not_null's
+ * business alone: unique ignores rows with a NULL in its columns, and
+ * accepted_values ignores NULL values, as SQL's own UNIQUE and IN do.
+ * accepted_values writes every value as a string literal, which the
+ * warehouse casts to the column's type (numbers included), so `'3'` and `3`
+ * mean the same.
+ */
+export function checkSql(dialect: DialectName, target: TableRef, check: ViewCheckSpec): WrappedSql {
+  const t = qualifiedName(dialect, target);
+  const plain = (sql: string): WrappedSql => ({ sql, userOffset: -1 });
+  switch (check.kind) {
+    case 'not_null':
+      return plain(`SELECT count(*) AS failing FROM ${t} WHERE ${quoteIdent(dialect, check.column)} IS NULL`);
+    case 'unique': {
+      const cols = check.columns.map((c) => quoteIdent(dialect, c));
+      return plain(
+        `SELECT COALESCE(SUM(n), 0) AS failing FROM (SELECT count(*) AS n FROM ${t} WHERE ${cols.map((c) => `${c} IS NOT NULL`).join(' AND ')} GROUP BY ${cols.join(', ')} HAVING count(*) > 1) AS d`,
+      );
+    }
+    case 'accepted_values': {
+      const c = quoteIdent(dialect, check.column);
+      return plain(`SELECT count(*) AS failing FROM ${t} WHERE ${c} IS NOT NULL AND ${c} NOT IN (${check.values.map((v) => quoteLiteral(dialect, String(v))).join(', ')})`);
+    }
+    case 'row_count':
+      return plain(`SELECT count(*) AS failing FROM ${t}`);
+    case 'sql':
+      return wrapUserSql('SELECT count(*) AS failing FROM ', check.sql, ' AS f');
+  }
+}
+
+/**
+ * `reef.refresh_markers`: a row says `view` holds its rows for `timelabel`
+ * as computed by its definition `version`. Written in the refresh's
+ * transaction, so it exists exactly when the data does. Column names are
+ * quoted: `view` and `rows` are keywords in places.
+ */
+export function createRefreshMarkersSql(dialect: DialectName): string[] {
+  const ts = dialect === 'redshift' ? 'TIMESTAMP' : 'timestamptz';
+  const text = dialect === 'redshift' ? 'VARCHAR(1024)' : 'text';
+  return [
+    createSchemaSql(dialect, REFRESH_MARKERS.schema),
+    `CREATE TABLE IF NOT EXISTS ${qualifiedName(dialect, REFRESH_MARKERS)} (\n` +
+      `  "view" ${text} NOT NULL,\n  "timelabel" CHAR(14) NOT NULL,\n  "version" INTEGER NOT NULL,\n  "rows" BIGINT NOT NULL,\n  "run_id" ${text} NOT NULL,\n  "refreshed_at" ${ts} NOT NULL,\n` +
+      `  PRIMARY KEY ("view", "timelabel", "version")\n)`,
+  ];
+}
+
+export interface RefreshMarker {
+  view: string;
+  timelabel: string;
+  version: number;
+}
+
+/** Rows (rows, run_id) when this version of the view is already refreshed for the timelabel. */
+export function refreshMarkerCheckSql(dialect: DialectName, m: RefreshMarker): string {
+  return `SELECT "rows", "run_id" FROM ${qualifiedName(dialect, REFRESH_MARKERS)} WHERE "view" = ${quoteLiteral(dialect, m.view)} AND "timelabel" = ${quoteLiteral(dialect, m.timelabel)} AND "version" = ${versionLiteral(m.version)}`;
+}
+
+export function refreshMarkerInsertSql(dialect: DialectName, m: RefreshMarker & { rows: number; runId: string }): string {
+  const now = dialect === 'redshift' ? 'SYSDATE' : 'now()';
+  if (!Number.isSafeInteger(m.rows) || m.rows < 0) throw new TypeError(`a refresh marker's rows must be a whole number, got ${m.rows}`);
+  return (
+    `INSERT INTO ${qualifiedName(dialect, REFRESH_MARKERS)} ("view", "timelabel", "version", "rows", "run_id", "refreshed_at") ` +
+    `VALUES (${quoteLiteral(dialect, m.view)}, ${quoteLiteral(dialect, m.timelabel)}, ${versionLiteral(m.version)}, ${m.rows}, ${quoteLiteral(dialect, m.runId)}, ${now})`
+  );
+}
+
+function versionLiteral(version: number): string {
+  if (!Number.isSafeInteger(version) || version < 0 || version > 2 ** 31 - 1) {
+    throw new TerminalError('internal', `a view version must be a whole number from 0 to ${2 ** 31 - 1}; found ${version}`, { code: 'internal.view-version' });
+  }
+  return String(version);
 }

@@ -1,0 +1,202 @@
+/**
+ * The organize slice's work for one pass: load every committed collect batch
+ * that is not in the warehouse yet (per dataset in timelabel order, stopping
+ * at the first that fails), then refresh every view period whose inputs are
+ * complete, views in DAG order. Each load and refresh is a record in the
+ * metadata under the organize slice, moved `pending → running → committed`
+ * (or `failed`) by the same conditional writes as a collect batch.
+ */
+import type pg from 'pg';
+import { asReefError, TerminalError } from '../../../shared/errors.ts';
+import type { Flow, SliceSpec } from '../../../shared/flow/types.ts';
+import type { BatchRecord } from '../../../shared/metadata/types.ts';
+import { readiness, type InputProgress } from '../../../shared/orchestration/readiness.ts';
+import { connectWithSecret } from '../../../shared/postgres-connection.ts';
+import { emit, type Services } from '../../../shared/runtime/services.ts';
+import { fromTimelabel, nextPeriodStart, parseSchedule, periodEnd, periodStart, toTimelabel, type Schedule } from '../../../shared/timelabel.ts';
+import type { ViewSpec } from '../../../shared/views/types.ts';
+import { findSliceType } from '../../registry.ts';
+import { loadBatch } from './load.ts';
+import { refreshView } from './refresh.ts';
+import { warehouseError } from './warehouse-errors.ts';
+
+/** The organize slice's name: its metadata partition and its events' slice. */
+export const ORGANIZE_SLICE = 'warehouse';
+
+/** A running load or refresh is held this long before another pass may take it over. */
+const LEASE_SECONDS = 15 * 60;
+
+export interface OrganizeOutcome {
+  kind: 'load' | 'refresh';
+  /** The dataset loaded or the view refreshed. */
+  dataset: string;
+  timelabel: string;
+  status: 'loaded' | 'refreshed' | 'failed';
+  rows: number;
+  version?: number;
+  error?: { code: string; message: string };
+}
+
+export interface OrganizeInput {
+  services: Services;
+  flow: Flow;
+  runId: string;
+  /** The version of a view in effect for a timelabel (see the view versions in the metadata). */
+  versionOf(view: ViewSpec, timelabel: string): Promise<number>;
+  onOutcome?(outcome: OrganizeOutcome): void;
+}
+
+interface DatasetSource {
+  dataset: string;
+  slice: string;
+  loadunit: string;
+  schedule: Schedule;
+  mode: 'snapshot' | 'incremental';
+  keys?: string[];
+}
+
+function sourceOf(spec: SliceSpec, loadunit: string): Omit<DatasetSource, 'dataset'> {
+  const definition = findSliceType(spec.type);
+  if (!definition) throw new TerminalError('config', `${spec.file}: unknown slice type ${spec.type}`, { code: 'config.slice-type' });
+  const options = definition.loadOptions?.(spec.config, loadunit) ?? { mode: 'snapshot' as const };
+  return { slice: spec.slice, loadunit, schedule: parseSchedule(definition.schedule(spec.config)), ...options };
+}
+
+export async function organize(input: OrganizeInput): Promise<OrganizeOutcome[]> {
+  const { services, flow } = input;
+  const warehouse = flow.installation.warehouse;
+  if (!warehouse) return [];
+  const secret = await services.secrets.get(warehouse.connection.secret);
+  const client = await connectWithSecret(secret, { applicationName: 'reef-organize', toError: warehouseError });
+  const outcomes: OrganizeOutcome[] = [];
+  const record = (o: OrganizeOutcome) => {
+    outcomes.push(o);
+    input.onOutcome?.(o);
+  };
+  try {
+    const loaded = await loadAll(input, client, record);
+    await refreshAll(input, client, loaded, record);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return outcomes;
+}
+
+/** Holds a record for this pass: undefined when it is done already or another live pass holds it. */
+async function claim(services: Services, runId: string, name: string, timelabel: string): Promise<BatchRecord | undefined> {
+  await services.metadata.createBatch({ slice: ORGANIZE_SLICE, loadunit: name, dataset: name, timelabel });
+  const started = await services.metadata.startBatch({ slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId, leaseSeconds: LEASE_SECONDS });
+  return started.outcome === 'started' ? started.batch : undefined;
+}
+
+async function settle(
+  services: Services,
+  runId: string,
+  kind: OrganizeOutcome['kind'],
+  name: string,
+  timelabel: string,
+  work: () => Promise<{ rows: number; manifestKey: string; version?: number; failed?: { code: string; message: string } }>,
+): Promise<OrganizeOutcome> {
+  const step = kind === 'load' ? 'warehouse load' : 'view refresh';
+  try {
+    const done = await work();
+    if (done.failed) {
+      await services.metadata.failBatch({ slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId, error: { name: 'Reef.Terminal', category: 'target', ...done.failed } });
+      await emit(services, { kind: 'data', type: `${kind === 'load' ? 'load' : 'refresh'}.failed`, slice: ORGANIZE_SLICE, dataset: name, timelabel, detail: { step, error: done.failed } });
+      return { kind, dataset: name, timelabel, status: 'failed', rows: 0, version: done.version, error: done.failed };
+    }
+    await services.metadata.commitBatch({
+      slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId,
+      figures: { rows: done.rows, files: 0, bytes: 0 }, manifestKey: done.manifestKey, schemaVersion: done.version ?? 0,
+    });
+    await emit(services, { kind: 'data', type: kind === 'load' ? 'batch.loaded' : 'view.refreshed', slice: ORGANIZE_SLICE, dataset: name, timelabel, detail: { step, rows: done.rows, version: done.version } });
+    return { kind, dataset: name, timelabel, status: kind === 'load' ? 'loaded' : 'refreshed', rows: done.rows, version: done.version };
+  } catch (e) {
+    const r = asReefError(e);
+    const error = { code: r.code, message: r.message };
+    await services.metadata.failBatch({ slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId, error: { name: r.name, category: r.category, ...error } });
+    await emit(services, { kind: 'data', type: `${kind === 'load' ? 'load' : 'refresh'}.failed`, slice: ORGANIZE_SLICE, dataset: name, timelabel, detail: { step, error } });
+    return { kind, dataset: name, timelabel, status: 'failed', rows: 0, error };
+  }
+}
+
+/** Loads what was committed and not loaded; returns, per dataset, the timelabels now in the warehouse. */
+async function loadAll(input: OrganizeInput, client: pg.Client, record: (o: OrganizeOutcome) => void): Promise<Map<string, DatasetSource & InputProgress>> {
+  const { services, flow, runId } = input;
+  const datasets = new Map<string, DatasetSource & InputProgress>();
+  const organized = await services.metadata.listBatches(ORGANIZE_SLICE);
+  for (const spec of flow.sources) {
+    const committed = (await services.metadata.listBatches(spec.slice)).filter((b) => b.status === 'committed');
+    for (const loadunit of [...new Set(committed.map((b) => b.loadunit))]) {
+      const dataset = `${spec.slice}.${loadunit}`;
+      const source = { dataset, ...sourceOf(spec, loadunit) };
+      const done = new Set(organized.filter((o) => o.loadunit === dataset && o.status === 'committed').map((o) => o.timelabel));
+      datasets.set(dataset, { ...source, name: dataset, done });
+      for (const batch of committed.filter((b) => b.loadunit === loadunit && !done.has(b.timelabel))) {
+        // A merge applies batches in order: a later one waits while an earlier one cannot load.
+        if (!(await claim(services, runId, dataset, batch.timelabel))) break;
+        const outcome = await settle(services, runId, 'load', dataset, batch.timelabel, async () => {
+          const r = await loadBatch({
+            client, dialect: 'postgres', s3: services.s3, bucket: services.bucket, manifestKey: batch.manifestKey!,
+            target: { schema: spec.slice, table: loadunit }, mode: source.mode, keys: source.keys,
+          });
+          return { rows: r.rows, manifestKey: batch.manifestKey! };
+        });
+        record(outcome);
+        if (outcome.status === 'failed') break;
+        done.add(batch.timelabel);
+      }
+    }
+  }
+  return datasets;
+}
+
+/** The view's periods that any finished input period overlaps, oldest first. */
+function candidatePeriods(schedule: Schedule, inputs: InputProgress[]): string[] {
+  const all = inputs.flatMap((i) => [...i.done].map((tl) => ({ tl, schedule: i.schedule })));
+  if (all.length === 0) return [];
+  const first = all.reduce((a, b) => (a.tl < b.tl ? a : b));
+  const last = all.reduce((a, b) => (a.tl > b.tl ? a : b));
+  const end = periodEnd(last.schedule, last.tl);
+  const out: string[] = [];
+  for (let tl = toTimelabel(periodStart(schedule, fromTimelabel(first.tl))); fromTimelabel(tl) < end; tl = nextPeriodStart(schedule, tl)) out.push(tl);
+  return out;
+}
+
+async function refreshAll(
+  input: OrganizeInput,
+  client: pg.Client,
+  datasets: Map<string, DatasetSource & InputProgress>,
+  record: (o: OrganizeOutcome) => void,
+): Promise<void> {
+  const { services, flow, runId } = input;
+  const organized = await services.metadata.listBatches(ORGANIZE_SLICE);
+  const refreshed = new Map<string, InputProgress>();
+  for (const view of flow.views) {
+    const done = new Set(organized.filter((o) => o.loadunit === view.name && o.status === 'committed').map((o) => o.timelabel));
+    refreshed.set(view.name, { name: view.name, schedule: view.header.refresh, done });
+    const inputs: InputProgress[] = view.inputs.map(
+      (i) => refreshed.get(i.relation) ?? datasets.get(i.relation) ?? { name: i.relation, schedule: view.header.refresh, done: new Set<string>() },
+    );
+    for (const timelabel of candidatePeriods(view.header.refresh, inputs)) {
+      if (done.has(timelabel) || !readiness(view.header.refresh, timelabel, inputs).ready) continue;
+      if (!(await claim(services, runId, view.name, timelabel))) continue;
+      const version = await input.versionOf(view, timelabel);
+      const outcome = await settle(services, runId, 'refresh', view.name, timelabel, async () => {
+        const r = await refreshView({ client, dialect: 'postgres', view, timelabel, version, runId });
+        const failedChecks = r.checks.filter((c) => !c.passed);
+        if (r.status === 'check-failed') {
+          await emit(services, {
+            kind: 'metadata', type: 'check.failed', slice: ORGANIZE_SLICE, dataset: view.name, timelabel,
+            detail: { version, checks: failedChecks.map((c) => ({ line: c.line, failingRows: c.failingRows })) },
+          });
+          const where = failedChecks.map((c) => `${view.file}:${c.line}`).join(', ');
+          return { rows: 0, manifestKey: view.file, version, failed: { code: 'check.failed', message: `${view.name} @ ${timelabel}: check failed at ${where}; the previous contents stay` } };
+        }
+        return { rows: r.rows, manifestKey: view.file, version };
+      });
+      record(outcome);
+      if (outcome.status === 'refreshed') done.add(timelabel);
+    }
+  }
+}
