@@ -60,3 +60,12 @@ export async function connectWithSecret(secret: Secret<Record<string, unknown>>,
   }
   return client;
 }
+
+/** Ends a failed transaction; when the connection itself is gone, the server has rolled it back already. */
+export async function rollbackQuietly(client: pg.ClientBase): Promise<void> {
+  try {
+    await client.query('ROLLBACK');
+  } catch {
+    // Nothing to do: see above.
+  }
+}

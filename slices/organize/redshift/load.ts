@@ -17,6 +17,7 @@ import { columnText, copyRows } from './copy-text.ts';
 import { loadBody, loadPrelude, markerDataset, postgresFill, type LoadPlanInput, type LoadStep } from './load-plan.ts';
 import { readBatchRows } from './parquet-parts.ts';
 import { warehouseError } from './warehouse-errors.ts';
+import { rollbackQuietly } from '../../../shared/postgres-connection.ts';
 
 export { redshiftLoadStatements, type LoadStep, type RedshiftLoadInput } from './load-plan.ts';
 
@@ -93,13 +94,7 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
     }
     return { status: 'loaded', rows: manifest.rows, ...result };
   } catch (e) {
-    if (open) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        // The connection is gone; the server rolls the transaction back on its own.
-      }
-    }
+    if (open) await rollbackQuietly(client);
     throw warehouseError(e, doing);
   }
 }

@@ -16,6 +16,7 @@ import {
 import { describeView } from './view-signature.ts';
 import { singleStatement, userSqlError } from './view-sql.ts';
 import { warehouseError } from './warehouse-errors.ts';
+import { rollbackQuietly } from '../../../shared/postgres-connection.ts';
 
 export interface RefreshViewInput {
   client: pg.ClientBase;
@@ -148,13 +149,7 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
     open = false;
     return { status: 'refreshed', ...result, rows, checks };
   } catch (e) {
-    if (open) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        // The connection is gone; the server rolls the transaction back on its own.
-      }
-    }
+    if (open) await rollbackQuietly(client);
     throw warehouseError(e, doing);
   }
 }
