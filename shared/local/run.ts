@@ -7,6 +7,7 @@
 import { TerminalError } from '../errors.ts';
 import { validateSliceConfig } from '../flow/load.ts';
 import type { SliceSpec } from '../flow/types.ts';
+import { applyFreshFlow, checkViewsApplied, versionResolver } from './apply.ts';
 import { buildCollectStateMachine } from '../orchestration/collect-machine.ts';
 import { COLLECT_TASKS, type BatchOutcome, type CollectRunRequest } from '../orchestration/contracts.ts';
 import { lastCompleteTimelabel, parseSchedule, timelabelRange, isAligned } from '../timelabel.ts';
@@ -14,8 +15,7 @@ import { findSliceType } from '../../slices/registry.ts';
 import type { SliceDefinition } from '../slice.ts';
 import type { LocalRuntime } from './runtime.ts';
 import { randomUUID } from 'node:crypto';
-import { organize, type OrganizeOutcome } from '../../slices/organize/redshift/organizer.ts';
-import type { ViewSpec } from '../views/types.ts';
+import { organize, ORGANIZE_SLICE, type OrganizeOutcome } from '../../slices/organize/redshift/organizer.ts';
 import { runLocalStateMachine } from './step-functions.ts';
 
 export interface RunRequest {
@@ -27,8 +27,6 @@ export interface RunRequest {
   retryIntervalMs?: number;
   onBatch?: (outcome: BatchOutcome) => void;
   onOrganize?: (outcome: OrganizeOutcome) => void;
-  /** The view version in effect for a timelabel; given by the caller, which knows what was applied. */
-  versionOf?: (view: ViewSpec, timelabel: string) => Promise<number>;
 }
 
 export interface RunReport {
@@ -39,10 +37,9 @@ export interface RunReport {
   /** Loads into the warehouse and view refreshes, in the order they ran. */
   organized: OrganizeOutcome[];
   failed: number;
+  /** The update set this run applied itself: the installation had never applied one (a fresh flow). */
+  applied?: string;
 }
-
-/** Before any `reef apply`, every view runs its first version. */
-const firstVersion = async () => 1;
 
 /** Placeholder ARNs: locally each Task is bound to its handler by state name, nothing is called through them. */
 function localArns(installation: string, slice: string): Record<keyof typeof COLLECT_TASKS, string> {
@@ -107,6 +104,10 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
       handlers: sliceRuntime.handlers(services),
     });
   }
+  const organizes = flow.installation.warehouse !== undefined && flow.views.length > 0;
+  let fresh = organizes && (await services.metadata.listUpdateSets(ORGANIZE_SLICE)).length === 0;
+  if (organizes && !fresh) await checkViewsApplied(runtime, flow);
+  let applied: string | undefined;
   const all = [...new Set(plans.flatMap((p) => p.timelabels))].sort();
   const batches: BatchOutcome[] = [];
   const organized: OrganizeOutcome[] = [];
@@ -122,11 +123,17 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
         request.onBatch?.(outcome);
       }
     }
+    if (fresh) {
+      applied = await applyFreshFlow(runtime, flow);
+      fresh = applied === undefined;
+    }
     // What became complete with this timelabel is loaded and refreshed before the next one is collected.
-    organized.push(...(await organize({ services, flow, runId: randomUUID(), versionOf: request.versionOf ?? firstVersion, onOutcome: request.onOrganize })));
+    organized.push(...(await organize({ services, flow, runId: randomUUID(), versionOf: versionResolver(runtime), onOutcome: request.onOrganize })));
   }
   const failed = batches.filter((b) => b.status === 'failed').length + organized.filter((o) => o.status === 'failed').length;
-  return { installation: flow.installation.name, bucket: services.bucket, timelabels: all, batches, organized, failed };
+  const report: RunReport = { installation: flow.installation.name, bucket: services.bucket, timelabels: all, batches, organized, failed };
+  if (applied !== undefined) report.applied = applied;
+  return report;
 }
 
 /** The execution output nests outcomes per loadunit and per timelabel; anything that is an outcome is kept. */

@@ -41,8 +41,13 @@ export interface OrganizeInput {
   services: Services;
   flow: Flow;
   runId: string;
-  /** The version of a view in effect for a timelabel (see the view versions in the metadata). */
-  versionOf(view: ViewSpec, timelabel: string): Promise<number>;
+  /**
+   * The version of a view in effect for a timelabel (see the view versions in
+   * the metadata) and the definition it refreshes with, which is the stored
+   * one when an older version is still in effect. Undefined: no version is in
+   * effect yet, so the period is skipped, not failed.
+   */
+  versionOf(view: ViewSpec, timelabel: string): Promise<{ version: number; view: ViewSpec } | undefined>;
   onOutcome?(outcome: OrganizeOutcome): void;
 }
 
@@ -180,10 +185,12 @@ async function refreshAll(
     );
     for (const timelabel of candidatePeriods(view.header.refresh, inputs)) {
       if (done.has(timelabel) || !readiness(view.header.refresh, timelabel, inputs).ready) continue;
+      const inEffect = await input.versionOf(view, timelabel);
+      if (inEffect === undefined) continue;
       if (!(await claim(services, runId, view.name, timelabel))) continue;
-      const version = await input.versionOf(view, timelabel);
+      const { version } = inEffect;
       const outcome = await settle(services, runId, 'refresh', view.name, timelabel, async () => {
-        const r = await refreshView({ client, dialect: 'postgres', view, timelabel, version, runId });
+        const r = await refreshView({ client, dialect: 'postgres', view: inEffect.view, timelabel, version, runId });
         const failedChecks = r.checks.filter((c) => !c.passed);
         if (r.status === 'check-failed') {
           await emit(services, {
