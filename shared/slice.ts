@@ -57,3 +57,9 @@ export interface SliceRuntime {
   /** Handlers by Task state name, bound to their services. */
   handlers(services: import('./runtime/services.ts').Services): Record<string, import('./runtime/services.ts').Handler>;
 }
+
+/**
+ * The organize slice's name: its metadata partition (`SLICE#warehouse…`) and
+ * the slice its events come from. A flow has at most one warehouse for now.
+ */
+export const ORGANIZE_SLICE = 'warehouse';

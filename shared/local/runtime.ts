@@ -20,6 +20,7 @@ import { MetadataStore } from '../metadata/store.ts';
 import type { ReefEvent } from '../metadata/types.ts';
 import type { Services } from '../runtime/services.ts';
 import { faultsFromEnv } from './faults.ts';
+import { ORGANIZE_SLICE } from '../slice.ts';
 import { SecretsFile } from './secrets-file.ts';
 import { freePort, localDynamoClient, startDynamo, startPostgres, startS3, type PostgresServer, type Running } from './standins.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -144,11 +145,12 @@ export class LocalRuntime {
       };
       const runtime = new LocalRuntime(flow, dir, services, secrets, postgres, stops, subscribers);
       if (postgres) await runtime.#prepareLocalDatabases(postgres);
-      // A runtime that starts finds no live owner of any `running` batch: the last process died mid-run.
+      // A runtime that starts finds no live owner of any `running` batch, load or refresh: the last process died mid-run.
       if (options.full) {
-        for (const source of flow.sources) {
-          const recovered = await metadata.recoverInterrupted(source.slice);
-          if (recovered.length > 0) services.log(`recovered ${recovered.length} batch(es) interrupted by a stopped run`, { slice: source.slice });
+        const slices = [...flow.sources.map((s) => s.slice), ...(flow.installation.warehouse ? [ORGANIZE_SLICE] : [])];
+        for (const slice of slices) {
+          const recovered = await metadata.recoverInterrupted(slice);
+          if (recovered.length > 0) services.log(`recovered ${recovered.length} batch(es) interrupted by a stopped run`, { slice });
         }
       }
       return runtime;

@@ -18,6 +18,7 @@ import { loadBody, loadPrelude, markerDataset, postgresFill, type LoadPlanInput,
 import { readBatchRows } from './parquet-parts.ts';
 import { warehouseError } from './warehouse-errors.ts';
 import { rollbackQuietly } from '../../../shared/postgres-connection.ts';
+import type { Faults } from '../../../shared/runtime/services.ts';
 
 export { redshiftLoadStatements, type LoadStep, type RedshiftLoadInput } from './load-plan.ts';
 
@@ -35,6 +36,8 @@ export interface LoadBatchInput {
   keys?: string[];
   strategy?: MergeStrategy;
   table?: TableOptions;
+  /** Local fault tests: `load.step` is hit before each statement, numbered from 1 in the order they run. */
+  faults?: Faults;
 }
 
 export interface LoadResult {
@@ -52,7 +55,7 @@ export interface LoadResult {
 const INPUT_SETTINGS = ["SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL IntervalStyle = 'iso_8601'", "SET LOCAL TimeZone = 'UTC'"];
 
 export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
-  const { client, s3, bucket, target } = input;
+  const { client, s3, bucket, target, faults } = input;
   const manifest = await readManifest(s3, bucket, input.manifestKey);
   const plan: LoadPlanInput = {
     manifest,
@@ -66,24 +69,30 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
   const result = { dataset: markerDataset(target), timelabel: manifest.timelabel };
   let open = false;
   let doing = `loading ${result.dataset} for timelabel ${manifest.timelabel}`;
+  let n = 0;
   try {
     for (const step of loadPrelude('postgres', plan)) {
       doing = describe(step, result.dataset);
+      faults?.hit('load.step', ++n);
       const r = await client.query<{ row_count: string }>(step.sql);
       if (step.sql === 'BEGIN') {
         open = true;
+        faults?.hit('load.step', ++n);
         await client.query(INPUT_SETTINGS.join('; '));
       }
       if (step.kind === 'marker-check' && r.rows.length > 0) {
+        faults?.hit('load.step', ++n);
         await client.query('ROLLBACK');
         open = false;
         return { status: 'already-loaded', rows: Number(r.rows[0].row_count), ...result };
       }
     }
     doing = `reading the columns of ${result.dataset}`;
+    faults?.hit('load.step', ++n);
     const existing = await client.query<{ column_name: string }>(existingColumnsSql('postgres'), [target.schema, target.table]);
     for (const step of loadBody('postgres', plan, existing.rows.map((r) => r.column_name), postgresFill(manifest))) {
       doing = describe(step, result.dataset);
+      faults?.hit('load.step', ++n);
       if (step.kind === 'stream-staging') {
         await streamStaging(client, step.sql, s3, bucket, manifest);
         continue;

@@ -16,12 +16,12 @@ import { emit, type Services } from '../../../shared/runtime/services.ts';
 import { fromTimelabel, nextPeriodStart, parseSchedule, periodEnd, periodStart, toTimelabel, type Schedule } from '../../../shared/timelabel.ts';
 import type { ViewSpec } from '../../../shared/views/types.ts';
 import { findSliceType } from '../../registry.ts';
+import { ORGANIZE_SLICE } from '../../../shared/slice.ts';
 import { loadBatch } from './load.ts';
 import { refreshView } from './refresh.ts';
 import { warehouseError } from './warehouse-errors.ts';
 
-/** The organize slice's name: its metadata partition and its events' slice. */
-export const ORGANIZE_SLICE = 'warehouse';
+export { ORGANIZE_SLICE } from '../../../shared/slice.ts';
 
 /** A running load or refresh is held this long before another pass may take it over. */
 const LEASE_SECONDS = 15 * 60;
@@ -143,7 +143,7 @@ async function loadAll(input: OrganizeInput, client: pg.Client, record: (o: Orga
         const outcome = await settle(services, runId, 'load', dataset, batch.timelabel, async () => {
           const r = await loadBatch({
             client, dialect: 'postgres', s3: services.s3, bucket: services.bucket, manifestKey: batch.manifestKey!,
-            target: { schema: spec.slice, table: loadunit }, mode: source.mode, keys: source.keys,
+            target: { schema: spec.slice, table: loadunit }, mode: source.mode, keys: source.keys, faults: services.faults,
           });
           return { rows: r.rows, manifestKey: batch.manifestKey! };
         });
@@ -190,7 +190,7 @@ async function refreshAll(
       if (!(await claim(services, runId, view.name, timelabel))) continue;
       const { version } = inEffect;
       const outcome = await settle(services, runId, 'refresh', view.name, timelabel, async () => {
-        const r = await refreshView({ client, dialect: 'postgres', view: inEffect.view, timelabel, version, runId });
+        const r = await refreshView({ client, dialect: 'postgres', view: inEffect.view, timelabel, version, runId, faults: services.faults });
         const failedChecks = r.checks.filter((c) => !c.passed);
         if (r.status === 'check-failed') {
           await emit(services, {

@@ -17,6 +17,7 @@ import { describeView } from './view-signature.ts';
 import { singleStatement, userSqlError } from './view-sql.ts';
 import { warehouseError } from './warehouse-errors.ts';
 import { rollbackQuietly } from '../../../shared/postgres-connection.ts';
+import type { Faults } from '../../../shared/runtime/services.ts';
 
 export interface RefreshViewInput {
   client: pg.ClientBase;
@@ -31,6 +32,8 @@ export interface RefreshViewInput {
   runId: string;
   /** merge views: one MERGE (default) or delete-insert by the keys. */
   strategy?: MergeStrategy;
+  /** Local fault tests: `refresh.step` is hit before each step, numbered from 1 in the order they run. */
+  faults?: Faults;
 }
 
 export interface CheckResult {
@@ -63,7 +66,7 @@ export interface RefreshResult {
 const CREATE_RACE = new Set(['23505', '42P07', '42P06']);
 
 export async function refreshView(input: RefreshViewInput): Promise<RefreshResult> {
-  const { client, view, timelabel, version, runId } = input;
+  const { client, view, timelabel, version, runId, faults } = input;
   const dialect = input.dialect;
   if (!isTimelabel(timelabel)) {
     throw new TerminalError('internal', `refreshing ${view.name}: found timelabel ${JSON.stringify(timelabel)}, expected YYYYMMDDHHmm00`, { code: 'internal.timelabel' });
@@ -73,8 +76,10 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
   const result = { ...marker, addedColumns: [] as string[] };
   let open = false;
   let doing = `refreshing ${view.name} for timelabel ${timelabel}`;
+  let n = 0;
   const run = async <R extends pg.QueryResultRow = Record<string, unknown>>(what: string, sql: string): Promise<pg.QueryResult<R>> => {
     doing = `${what} (refreshing ${view.name} for timelabel ${timelabel})`;
+    faults?.hit('refresh.step', ++n);
     return client.query<R>(sql);
   };
   const ensure = async (what: string, sql: string): Promise<void> => {
@@ -98,23 +103,30 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
     // The table must exist to be locked; when it does, the lock and the marker come before
     // the view's SQL runs, so a refreshed timelabel stays a no-op even if its inputs broke since.
     let signature: ViewColumn[] | undefined;
+    faults?.hit('refresh.step', ++n);
     if ((await columnsOf(client, target)).length === 0) {
       doing = `describing ${view.name}`;
+      faults?.hit('refresh.step', ++n);
       signature = (await describeView(client, dialect, view)).columns;
       await ensure(`creating table ${view.name}`, createViewTableSql(dialect, target, signature, view.header.keys));
     }
     await run(`locking ${view.name}`, lockTableSql(dialect, target));
     const done = await run<{ rows: string }>('reading the refresh marker', refreshMarkerCheckSql(dialect, marker));
     if (done.rows.length > 0) {
+      faults?.hit('refresh.step', ++n);
       await client.query('ROLLBACK');
       open = false;
       return { status: 'already-refreshed', ...result, rows: Number(done.rows[0].rows), checks: [] };
     }
 
     doing = `describing ${view.name}`;
-    signature ??= (await describeView(client, dialect, view)).columns;
+    if (signature === undefined) {
+      faults?.hit('refresh.step', ++n);
+      signature = (await describeView(client, dialect, view)).columns;
+    }
     const names = signature.map((c) => c.name);
     requireOutputs(view, names);
+    faults?.hit('refresh.step', ++n);
     const existing = new Set(await columnsOf(client, target));
     for (const c of signature.filter((s) => !existing.has(s.name))) {
       await run(`adding column ${c.name} to ${view.name}`, addViewColumnSql(dialect, target, c));
@@ -136,8 +148,12 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
     }
 
     const checks: CheckResult[] = [];
-    for (const check of view.header.checks) checks.push(await runCheck(client, view, target, check, (what) => (doing = what)));
+    for (const check of view.header.checks) {
+      faults?.hit('refresh.step', ++n);
+      checks.push(await runCheck(client, view, target, check, (what) => (doing = what)));
+    }
     if (checks.some((c) => !c.passed)) {
+      faults?.hit('refresh.step', ++n);
       await client.query('ROLLBACK');
       open = false;
       return { status: 'check-failed', ...result, rows, checks };

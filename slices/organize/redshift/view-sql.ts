@@ -46,7 +46,8 @@ export interface UserSqlPlace {
  */
 export function userSqlError(e: unknown, place: UserSqlPlace, sent: WrappedSql, doing: string): ReefError {
   const classified = warehouseError(e, doing);
-  if (classified.transient || (e instanceof Error && (e as { code?: unknown }).code === undefined)) return classified;
+  // A Reef error (a fault injected before the statement, say) was never the SQL's: it passes as it is.
+  if (classified === e || classified.transient || (e instanceof Error && (e as { code?: unknown }).code === undefined)) return classified;
   const err = e as { message?: string; code?: string; position?: string; hint?: string };
   const line = lineOf(err.position, place, sent);
   const hint = err.hint ? ` (hint: ${err.hint})` : '';
