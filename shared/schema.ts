@@ -64,7 +64,3 @@ export function diffSchemas(before: DatasetSchema | undefined, after: DatasetSch
     .map((c) => ({ before: old.get(c.name)!, after: c }));
   return { added, dropped, retyped };
 }
-
-export function isEmptyDiff(d: SchemaDiff): boolean {
-  return d.added.length === 0 && d.dropped.length === 0 && d.retyped.length === 0;
-}

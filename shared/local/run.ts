@@ -2,7 +2,10 @@
  * `reef run` on the embedded default: stores each slice's validated config,
  * then executes each slice's state machine (the same ASL as in AWS) for every
  * timelabel asked for, oldest first, letting demo generators change their
- * sources for each period before it is collected.
+ * sources for each period before it is collected. After each timelabel, when
+ * the flow names a warehouse, an organize pass loads what was committed and
+ * refreshes the views whose inputs became complete (with the view version in
+ * effect; a fresh flow applies its views first).
  */
 import { TerminalError } from '../errors.ts';
 import { validateSliceConfig } from '../flow/load.ts';

@@ -19,7 +19,7 @@ import type {
   PlannedUnit,
 } from '../../../shared/orchestration/contracts.ts';
 import { atBoundary, emit, type Handler, type Services } from '../../../shared/runtime/services.ts';
-import { isEmptyDiff } from '../../../shared/schema.ts';
+import type { SchemaDiff } from '../../../shared/schema.ts';
 import { lastCompleteTimelabel, parseSchedule, timelabelRange } from '../../../shared/timelabel.ts';
 import { describeTable, listTables, type SourceTable } from './catalog.ts';
 import { isPatternLoadunit, loadunitName, type CollectPostgresConfig, type LoadunitByTable } from './config.ts';
@@ -275,7 +275,7 @@ async function announceSchema(
   services: Services,
   ref: BatchRef,
   version: number,
-  diff: Parameters<typeof isEmptyDiff>[0] | undefined,
+  diff: SchemaDiff | undefined,
 ): Promise<void> {
   const common = { kind: 'metadata' as const, slice: ref.slice, dataset: ref.dataset, timelabel: ref.timelabel };
   if (!diff) {
