@@ -1,7 +1,9 @@
 /**
- * The Lambda bundle really runs the extraction's Parquet writer, including its
- * compression worker, which is started from function source text inside the
- * bundle: built here with the exact options the slice stack uses.
+ * The Lambda bundle really runs: the extraction's Parquet writer, including
+ * its compression worker, which is started from function source text inside
+ * the bundle; and every slice type's real handlers module, with the
+ * WebAssembly SQL parser its view code loads from beside the bundle. Built
+ * here exactly as the slice stacks build them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,11 @@ import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { queryParquet } from '../test/support/duckdb.ts';
 import { REPO } from '../test/support/flow.ts';
-import { HANDLER_BUNDLE_OPTIONS } from './constructs/collect-slice.ts';
+import { COLLECT_TASKS } from '../shared/orchestration/contracts.ts';
+import { ORGANIZE_TASKS } from '../shared/orchestration/organize-contracts.ts';
+import type { SliceKind } from '../shared/slice.ts';
+import { sliceTypes } from '../slices/registry.ts';
+import { bundleHandlersInto, handlersEntryOf, HANDLER_BUNDLE_OPTIONS } from './constructs/slice-functions.ts';
 
 test('a bundled PartWriter compresses in its worker and writes Parquet that DuckDB reads', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'reef-bundle-run-'));
@@ -46,4 +52,24 @@ export async function write(): Promise<Uint8Array[]> {
   assert.equal(r.notes, 15000 - 3 * Math.ceil(5000 / 7));
   const [c] = await queryParquet(parts, `SELECT DISTINCT compression FROM parquet_metadata(files)`);
   assert.equal(c.compression, 'SNAPPY', 'the worker compressed the pages');
+});
+
+/** The Lambda handler exports each slice kind's stack points its functions at. */
+const TASKS_OF: Partial<Record<SliceKind, Record<string, string>>> = { collect: COLLECT_TASKS, organize: ORGANIZE_TASKS };
+
+test('every slice type\'s handlers bundle loads, exports one handler per Task, and parses SQL with the WebAssembly parser shipped beside it', async () => {
+  for (const d of sliceTypes) {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-bundle-slice-'));
+    const entry = join(dir, 'entry.ts');
+    // The slice's own module, plus the parser entry point its view code uses, from inside the same bundle.
+    writeFileSync(entry, `export * from ${JSON.stringify(handlersEntryOf(d.type))};\nexport { singleStatement } from ${JSON.stringify(join(REPO, 'slices/organize/redshift/view-sql.ts'))};\n`);
+    const out = join(dir, 'out');
+    bundleHandlersInto(entry, out);
+    const mod = (await import(pathToFileURL(join(out, 'index.mjs')).href)) as Record<string, unknown> & { singleStatement(sql: string): Promise<string> };
+    const tasks = TASKS_OF[d.kind];
+    assert.ok(tasks, `${d.type}: found no Task list for slice kind ${d.kind}; expected one in TASKS_OF, naming the handlers its stack points functions at`);
+    assert.deepEqual(Object.keys(mod).filter((k) => k !== 'singleStatement').sort(), Object.keys(tasks).sort(), d.type);
+    for (const task of Object.keys(tasks)) assert.equal(typeof mod[task], 'function', `${d.type}: ${task}`);
+    assert.equal(await mod.singleStatement('SELECT 1; -- the rest is cut'), 'SELECT 1', d.type);
+  }
 });

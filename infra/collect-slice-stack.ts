@@ -2,20 +2,13 @@
  * The stack of one collect slice: reads the slice's validated config through
  * its type's definition and hands the core resources to a CollectSlice.
  */
-import { fileURLToPath } from 'node:url';
 import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { SliceSpec } from '../shared/flow/types.ts';
 import type { SliceDefinition } from '../shared/slice.ts';
-import { CollectSlice, type SliceVpcPlacement } from './constructs/collect-slice.ts';
+import { CollectSlice } from './constructs/collect-slice.ts';
+import { handlersEntryOf, type SliceVpcPlacement } from './constructs/slice-functions.ts';
 import type { CoreStack } from './core-stack.ts';
-
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-
-/** Every collect slice type keeps its Lambda entry points at `slices/<type>/handlers.ts`. */
-export function handlersEntryOf(sliceType: string): string {
-  return `${REPO_ROOT}slices/${sliceType}/handlers.ts`;
-}
 
 export interface CollectSliceStackProps extends StackProps {
   installation: string;

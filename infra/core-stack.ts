@@ -10,6 +10,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import type { WarehouseSpec } from '../shared/flow/types.ts';
+import type { WarehouseEndpoint } from '../slices/organize/redshift/warehouse.ts';
+import { RedshiftCopyRole } from './constructs/redshift-copy-role.ts';
+import { REDSHIFT_PORT, ServerlessWarehouse, WAREHOUSE_DATABASE } from './constructs/serverless-warehouse.ts';
 
 /** Partition and sort key names of the metadata table (see shared/metadata/types.ts). */
 export const METADATA_PARTITION_KEY = 'pk';
@@ -28,7 +32,17 @@ export const ACCESS_LOG_RETENTION_DAYS = 400;
  * ones: the names are a readable contract, and they do not change when a
  * construct moves.
  */
-export type CoreExport = 'table-name' | 'lake-bucket-name' | 'lake-key-arn' | 'event-bus-name' | 'notification-topic-arn';
+export type CoreExport =
+  | 'table-name'
+  | 'lake-bucket-name'
+  | 'lake-key-arn'
+  | 'event-bus-name'
+  | 'notification-topic-arn'
+  // Only with a warehouse the core creates (reef.yaml's warehouse.createServerless):
+  | 'warehouse-host'
+  | 'warehouse-admin-secret-arn'
+  | 'warehouse-security-group-id'
+  | 'warehouse-copy-role-arn';
 
 export function coreExportName(installation: string, what: CoreExport): string {
   return `reef-${installation}-${what}`;
@@ -40,11 +54,31 @@ export interface CoreReferences {
   lakeBucket: s3.IBucket;
   lakeKey: kms.IKey;
   eventBus: events.IEventBus;
+  /** The warehouse the core created, when it created one. */
+  warehouse?: CreatedWarehouseReferences;
+}
+
+/** A warehouse the core stack created, as the organize stack sees it. */
+export interface CreatedWarehouseReferences {
+  endpoint: WarehouseEndpoint;
+  /** `{ username, password }`, encrypted with the lake key. */
+  adminSecretArn: string;
+  /** The workgroup's security group, which the organize functions open for themselves. */
+  securityGroupId: string;
+  /** The role COPY assumes (the user's iamRole, or the one the core created). */
+  copyRoleArn: string;
 }
 
 export interface CoreStackProps extends StackProps {
   /** Installation name (validated by the flow loader): used in aliases and the bus name. */
   installation: string;
+  /**
+   * reef.yaml's warehouse and the collect slices it reads. Only a warehouse
+   * with createServerless changes the core stack: it creates the warehouse
+   * and, unless iamRole names one, the role its COPY assumes.
+   * @default - no warehouse in the core stack
+   */
+  warehouse?: { spec: WarehouseSpec; collectSlices: readonly string[] };
 }
 
 export class CoreStack extends Stack {
@@ -62,6 +96,10 @@ export class CoreStack extends Stack {
   readonly notificationKey: kms.Key;
   /** Where users hear about failed batches and paused views. */
   readonly notificationTopic: sns.Topic;
+  /** The Redshift Serverless warehouse, when reef.yaml asks the core to create one. */
+  readonly serverlessWarehouse?: ServerlessWarehouse;
+  /** The role COPY assumes, when the core created the warehouse and reef.yaml named no role. */
+  readonly copyRole?: RedshiftCopyRole;
 
   readonly installation: string;
 
@@ -137,13 +175,33 @@ export class CoreStack extends Stack {
       enforceSSL: true,
     });
 
-    const exported: Record<CoreExport, string> = {
+    const exported: Partial<Record<CoreExport, string>> = {
       'table-name': this.table.tableName,
       'lake-bucket-name': this.lakeBucket.bucketName,
       'lake-key-arn': this.lakeKey.keyArn,
       'event-bus-name': this.eventBus.eventBusName,
       'notification-topic-arn': this.notificationTopic.topicArn,
     };
+    const warehouse = props.warehouse;
+    if (warehouse?.spec.createServerless) {
+      if (warehouse.spec.vpc === undefined) throw new Error('reef.yaml: warehouse.vpc: missing, expected the subnets to create the Redshift Serverless workgroup in');
+      // The namespace names its COPY role when it is created, so a role Reef makes for it lives here too.
+      if (warehouse.spec.iamRole === undefined) {
+        this.copyRole = new RedshiftCopyRole(this, 'WarehouseCopyRole', { installation: name, collectSlices: warehouse.collectSlices, lakeBucket: this.lakeBucket, lakeKey: this.lakeKey });
+      }
+      const copyRoleArn = warehouse.spec.iamRole ?? this.copyRole!.role.roleArn;
+      this.serverlessWarehouse = new ServerlessWarehouse(this, 'Warehouse', {
+        installation: name,
+        vpc: warehouse.spec.vpc,
+        baseCapacity: warehouse.spec.baseCapacity,
+        lakeKey: this.lakeKey,
+        copyRoleArn,
+      });
+      exported['warehouse-host'] = this.serverlessWarehouse.workgroup.attrWorkgroupEndpointAddress;
+      exported['warehouse-admin-secret-arn'] = this.serverlessWarehouse.adminSecret.secretArn;
+      exported['warehouse-security-group-id'] = this.serverlessWarehouse.securityGroup.securityGroupId;
+      exported['warehouse-copy-role-arn'] = copyRoleArn;
+    }
     for (const [what, value] of Object.entries(exported) as Array<[CoreExport, string]>) {
       new CfnOutput(this, what, { value, exportName: coreExportName(name, what) });
     }
@@ -158,11 +216,20 @@ export class CoreStack extends Stack {
     stack.addStackDependency(this);
     const imported = (what: CoreExport) => Fn.importValue(coreExportName(this.installation, what));
     const lakeKey = kms.Key.fromKeyArn(scope, 'LakeKey', imported('lake-key-arn'));
-    return {
+    const references: CoreReferences = {
       table: dynamodb.Table.fromTableName(scope, 'Metadata', imported('table-name')),
       lakeBucket: s3.Bucket.fromBucketAttributes(scope, 'Lake', { bucketName: imported('lake-bucket-name'), encryptionKey: lakeKey }),
       lakeKey,
       eventBus: events.EventBus.fromEventBusName(scope, 'Events', imported('event-bus-name')),
     };
+    if (this.serverlessWarehouse) {
+      references.warehouse = {
+        endpoint: { host: imported('warehouse-host'), port: REDSHIFT_PORT, database: WAREHOUSE_DATABASE },
+        adminSecretArn: imported('warehouse-admin-secret-arn'),
+        securityGroupId: imported('warehouse-security-group-id'),
+        copyRoleArn: imported('warehouse-copy-role-arn'),
+      };
+    }
+    return references;
   }
 }

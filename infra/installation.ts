@@ -6,13 +6,15 @@
 import { Tags, Validations, type App, type Environment, type Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Flow } from '../shared/flow/types.ts';
-import { findSliceType } from '../slices/registry.ts';
+import { ORGANIZE_SLICE } from '../shared/slice.ts';
+import { findSliceType, sliceTypes } from '../slices/registry.ts';
 import { CollectSliceStack } from './collect-slice-stack.ts';
 import { CoreStack } from './core-stack.ts';
+import { OrganizeSliceStack } from './organize-slice-stack.ts';
 
 export interface Installation {
   core: CoreStack;
-  /** By slice name. */
+  /** By slice name; the organize slice under ORGANIZE_SLICE when the flow names a warehouse. */
   slices: Map<string, Stack>;
 }
 
@@ -32,10 +34,13 @@ export function buildInstallation(app: App, flow: Flow): Installation {
   const env: Environment | undefined = account || region ? { account, region } : undefined;
   Tags.of(app).add('reef:installation', name);
 
+  const warehouse = flow.installation.warehouse;
+  const collectSlices = flow.sources.map((s) => s.slice);
   const core = new CoreStack(app, coreStackId(name), {
     installation: name,
     env,
-    description: `Reef ${name}: metadata table, lake bucket and key, event bus, notifications`,
+    description: `Reef ${name}: metadata table, lake bucket and key, event bus, notifications${warehouse?.createServerless ? ', Redshift Serverless warehouse' : ''}`,
+    warehouse: warehouse && { spec: warehouse, collectSlices },
   });
 
   const slices = new Map<string, Stack>();
@@ -59,6 +64,23 @@ export function buildInstallation(app: App, flow: Flow): Installation {
       default:
         throw new Error(`${spec.file}: slice kind ${definition.kind} (${definition.type}) cannot be deployed yet; expected a collect slice`);
     }
+  }
+  if (warehouse) {
+    // The warehouse section is the organize slice's config; its type is `organize/<warehouse.type>`.
+    const definition = sliceTypes.find((d) => d.kind === 'organize' && d.type === `organize/${warehouse.type}`);
+    if (!definition) throw new Error(`reef.yaml: warehouse.type: found ${JSON.stringify(warehouse.type)}, expected a warehouse type with a registered organize slice`);
+    slices.set(
+      ORGANIZE_SLICE,
+      new OrganizeSliceStack(app, sliceStackId(name, definition.kind, ORGANIZE_SLICE), {
+        installation: name,
+        warehouse,
+        collectSlices,
+        definition,
+        core,
+        env,
+        description: `Reef ${name}: organize slice (${definition.type}), loads into the warehouse and refreshes the views`,
+      }),
+    );
   }
   return { core, slices };
 }

@@ -10,26 +10,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { App, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import type { Construct } from 'constructs';
 import type { Flow } from '../shared/flow/types.ts';
 import { buildCollectStateMachine } from '../shared/orchestration/collect-machine.ts';
 import { COLLECT_TASKS, type CollectTask } from '../shared/orchestration/contracts.ts';
 import { SLICE_ENV } from '../shared/runtime/env.ts';
-import { addNagChecks, buildInstallation, coreStackId, sliceStackId } from './installation.ts';
+import { buildInstallation, coreStackId, sliceStackId } from './installation.ts';
+import { acknowledgements, allowsPartition, flat, iamLike, list, logicalId, nagFindings, roleStatements, synth, type Statement } from './template-support.ts';
 import type { CollectSliceStack } from './collect-slice-stack.ts';
 import { CollectSlice } from './constructs/collect-slice.ts';
 
-const CDK_JSON = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { app: string; context: Record<string, unknown> };
 
 // `shop-eu` starts with `shop`: the isolation assertions must hold for names
 // that are prefixes of each other, where a careless pattern would leak.
@@ -70,34 +69,6 @@ const FLOW: Flow = {
   views: [],
 };
 
-interface Synthesized {
-  app: App;
-  templates: Map<string, Template>;
-  stacks: Map<string, Stack>;
-  report: { pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; severity: string; violatingConstructs: Array<{ constructPath: string }> }> }> };
-  synthError?: unknown;
-}
-
-function synth(build: (app: App) => Stack[]): Synthesized {
-  const outdir = mkdtempSync(join(tmpdir(), 'reef-infra-test-'));
-  const flags = Object.fromEntries(Object.entries(CDK_JSON.context).filter(([k]) => k !== 'flow'));
-  const app = new App({ outdir, context: { ...flags, 'aws:cdk:bundling-stacks': [] } });
-  const stacks = build(app);
-  addNagChecks(app);
-  let synthError: unknown;
-  let assembly;
-  try {
-    assembly = app.synth();
-  } catch (e) {
-    // Nag errors make synth throw; the report on disk says which.
-    synthError = e;
-  }
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Synthesized['report'];
-  const templates = new Map<string, Template>();
-  if (assembly) for (const s of stacks) templates.set(s.stackName, Template.fromJSON(assembly.getStackByName(s.stackName).template));
-  return { app, templates, stacks: new Map(stacks.map((s) => [s.stackName, s])), report, synthError };
-}
-
 const installed = (() => {
   let inst: ReturnType<typeof buildInstallation> | undefined;
   const s = synth((app) => {
@@ -112,66 +83,16 @@ const SLICE_STACK = { shop: sliceStackId('acme', 'collect', 'shop'), 'shop-eu': 
 type SliceName = keyof typeof SLICE_STACK;
 const SLICES = Object.keys(SLICE_STACK) as SliceName[];
 
+/** The Allow statements of every policy attached to the slice functions' role. */
+function sliceRoleStatements(slice: SliceName): Statement[] {
+  const stack = installed.inst.slices.get(slice) as CollectSliceStack;
+  return roleStatements(template(SLICE_STACK[slice]), logicalId(stack.collect.role));
+}
+
 function template(stackName: string): Template {
   const t = installed.templates.get(stackName);
   assert.ok(t, `no template for ${stackName}; synth failed: ${String(installed.synthError)}`);
   return t;
-}
-
-function logicalId(c: Construct): string {
-  return Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
-}
-
-/** A CloudFormation value as text: Fn::Join joined, references as `<Id.Attr>`, imports as `import:<name>`. */
-function flat(v: unknown): string {
-  if (typeof v === 'string') return v;
-  const o = v as Record<string, unknown>;
-  if (Array.isArray(o['Fn::Join'])) {
-    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(sep);
-  }
-  if (Array.isArray(o['Fn::GetAtt'])) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-  if (o['Ref'] !== undefined) return `<${String(o['Ref'])}>`;
-  if (o['Fn::ImportValue'] !== undefined) return `import:${flat(o['Fn::ImportValue'])}`;
-  return JSON.stringify(v);
-}
-
-interface Statement {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
-
-/** The Allow statements of every policy attached to the slice functions' role. */
-function sliceRoleStatements(slice: SliceName): Statement[] {
-  const stack = installed.inst.slices.get(slice)!;
-  const roleId = logicalId((stack as CollectSliceStack).collect.role);
-  const policies = template(SLICE_STACK[slice]).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
-  assert.ok(Object.keys(policies).length > 0);
-  const inline = template(SLICE_STACK[slice]).findResources('AWS::IAM::Role', { Properties: { Policies: Match.anyValue() } });
-  assert.equal(inline[roleId], undefined, 'no inline policies beside the default policy');
-  return Object.values(policies)
-    .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement)
-    .filter((s) => s.Effect === 'Allow');
-}
-
-/** IAM's StringLike: `*` any run of characters, `?` exactly one. */
-function iamLike(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 's').test(value);
-}
-
-/** Whether the statement lets DynamoDB requests on a given partition key through its LeadingKeys condition. */
-function allowsPartition(s: Statement, pk: string): boolean {
-  const c = s.Condition ?? {};
-  const like = c['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-  const equals = c['ForAllValues:StringEquals']?.['dynamodb:LeadingKeys'];
-  assert.ok(like !== undefined || equals !== undefined, `DynamoDB statement ${s.Sid} without a LeadingKeys condition`);
-  return list(like ?? []).some((p) => iamLike(String(p), pk)) || list(equals ?? []).some((p) => p === pk);
 }
 
 // ---------------------------------------------------------------------------
@@ -405,17 +326,8 @@ test('schedules: rate for intervals, AWS cron for cron, UTC, input names the sli
 });
 
 test('cdk-nag AwsSolutions and Serverless (and CDK\'s own checks): no unacknowledged finding, every acknowledgement says why', () => {
-  assert.deepEqual(
-    installed.report.pluginReports.flatMap((r) => r.violations.map((v) => `${r.pluginName} ${v.severity} ${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`)),
-    [],
-  );
-  const acks: Array<{ path: string; id: string; reason: string }> = [];
-  for (const c of installed.app.node.findAll()) {
-    for (const m of c.node.metadata) {
-      if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) acks.push({ path: c.node.path, id, reason });
-    }
-  }
+  assert.deepEqual(nagFindings(installed), []);
+  const acks = acknowledgements(installed.app);
   for (const a of acks) assert.ok(typeof a.reason === 'string' && a.reason.trim().length >= 20, `${a.path} ${a.id}: reason "${a.reason}"`);
   // The list is reviewed here: a new acknowledgement must be added on purpose.
   // CDK stores every id under its annotation namespace; cdk-nag reads it back without the prefix.

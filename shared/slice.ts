@@ -49,6 +49,8 @@ export interface SliceDefinition<Config = unknown> {
   datasets?(config: Config): { tables: string[]; tablesKnownAtRunTime: boolean };
   /** Collect slices: how the warehouse applies a table's batches (pattern tables: snapshots). */
   loadOptions?(config: Config, table: string): { mode: 'snapshot' | 'incremental'; keys?: string[] };
+  /** Harness slices: the dataset a config publishes and the function that publishes one timelabel of it. */
+  harness?: import('./harness/publication.ts').HarnessDefinition<Config>;
   runtime(): Promise<SliceRuntime>;
 }
 

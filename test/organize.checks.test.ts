@@ -1,7 +1,8 @@
 /**
  * A failed check on a view: the refresh is marked failed with the check's
  * file and line, a metadata event says so, the view keeps no new contents,
- * and what reads the view waits while views that do not read it go on.
+ * what reads the view is marked failed for that period (naming the check),
+ * and views that do not read it go on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,12 @@ test('a failed check stops that view and what reads it for the period, and says 
     assert.equal(ltv.status, 'failed');
     assert.equal(ltv.error?.code, 'check.failed');
     assert.match(ltv.error!.message, new RegExp(`views/analytics/customer_ltv\\.sql:${line}`));
-    assert.deepEqual(refresh('analytics.top_customers'), [], 'the view that reads it waits');
+    const [top] = refresh('analytics.top_customers');
+    assert.equal(top?.status, 'failed', 'the view that reads it is marked failed for the period');
+    assert.equal(top.error?.code, 'upstream.failed');
+    assert.match(top.error!.message, new RegExp(`refresh of analytics\\.customer_ltv @ ${ltv.timelabel} failed: .*customer_ltv\\.sql:${line}`));
+    const top2 = await runtime.services.metadata.getBatch('warehouse', 'analytics.top_customers', ltv.timelabel);
+    assert.equal(top2?.status, 'failed', 'the mark is in the metadata, where status reads it');
     assert.deepEqual(refresh('analytics.product_sales').map((o) => o.status), ['refreshed'], 'a view that does not read it goes on');
     const events = await runtime.services.metadata.listEvents('warehouse');
     const failed = events.find((e) => e.type === 'check.failed' && e.dataset === 'analytics.customer_ltv');

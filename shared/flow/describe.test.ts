@@ -62,6 +62,13 @@ test('describe prints every field of every registered type and an example that p
   }
 });
 
+test('describe organize/redshift says it is set by reef.yaml\'s warehouse section, with the switch for a created warehouse off by default', () => {
+  const text = describeSliceType('organize/redshift');
+  assert.match(text, /^Kind: organize, set by the warehouse section of reef\.yaml$/m);
+  assert.match(text, /^ {2}createServerless\s+optional\s+true or false \(default false\)$/m);
+  assert.match(text, /^Example \(under warehouse: in reef\.yaml\):$/m);
+});
+
 test('describe of an unknown type is a config error that lists the known types', () => {
   assert.throws(
     () => describeSliceType('collect/mysql'),

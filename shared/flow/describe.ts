@@ -232,7 +232,7 @@ export function describeSliceType(type: string): string {
   const lines = [
     `${def.type}: ${def.summary}`,
     '',
-    `Kind: ${def.kind}${file === undefined ? '' : `, one file per slice: ${file}`}`,
+    `Kind: ${def.kind}${file !== undefined ? `, one file per slice: ${file}` : def.kind === 'organize' ? ', set by the warehouse section of reef.yaml' : ''}`,
     '',
     'Capabilities:',
     ...capabilityLines(def),
@@ -240,7 +240,7 @@ export function describeSliceType(type: string): string {
     'Fields:',
     ...describeSchemaFields(def.configSchema),
     '',
-    `Example${file === undefined ? '' : ` (${file})`}:`,
+    `Example${file !== undefined ? ` (${file})` : def.kind === 'organize' ? ' (under warehouse: in reef.yaml)' : ''}:`,
     ...stringify(def.example)
       .trimEnd()
       .split('\n')

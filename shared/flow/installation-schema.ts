@@ -4,6 +4,7 @@
  * `InstallationSpec` in types.ts.
  */
 import type { InstallationSpec, LocalDatabase, WarehouseSpec } from './types.ts';
+import { vpcPlacementSchema } from './vpc-placement.ts';
 
 /**
  * The name prefixes every stack and many resource names (buckets, tables,
@@ -58,7 +59,22 @@ export const installationSchema = {
         iamRole: {
           type: 'string',
           pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$',
-          description: 'in AWS: the role Redshift assumes to COPY from the lake',
+          description: 'in AWS: the role Redshift assumes to COPY from the lake (default: one Reef creates, read-only on the collected prefixes, which you associate with your warehouse)',
+        },
+        vpc: vpcPlacementSchema('in AWS: the subnets the organize functions are placed in to reach a private warehouse (and a warehouse Reef creates is placed in)'),
+        createServerless: {
+          type: 'boolean',
+          default: false,
+          description:
+            'in AWS: create a Redshift Serverless namespace and workgroup for you (in the core stack, private, in vpc, which then needs at least three subnets in three Availability Zones); ' +
+            'default false: Reef uses the warehouse connection.secret names',
+        },
+        baseCapacity: {
+          type: 'integer',
+          minimum: 8,
+          maximum: 1024,
+          multipleOf: 8,
+          description: 'with createServerless: the workgroup\'s base capacity in Redshift Processing Units (default 8, the smallest)',
         },
       },
     },
@@ -104,7 +120,7 @@ interface RawInstallation {
   name: string;
   account?: string;
   region?: string;
-  warehouse?: WarehouseSpec;
+  warehouse?: Omit<WarehouseSpec, 'createServerless'> & { createServerless?: boolean };
   local?: { databases?: LocalDatabase[] };
 }
 
@@ -114,6 +130,6 @@ export function withInstallationDefaults(raw: unknown): InstallationSpec {
   const spec: InstallationSpec = { name: r.name, local: { databases: r.local?.databases ?? [] } };
   if (r.account !== undefined) spec.account = r.account;
   if (r.region !== undefined) spec.region = r.region;
-  if (r.warehouse !== undefined) spec.warehouse = { ...r.warehouse, type: 'redshift' };
+  if (r.warehouse !== undefined) spec.warehouse = { ...r.warehouse, type: 'redshift', createServerless: r.warehouse.createServerless ?? false };
   return spec;
 }

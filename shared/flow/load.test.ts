@@ -77,7 +77,8 @@ test('examples/shop loads into a Flow with its installation, its warehouse and i
   assert.equal(flow.dir, shopDir);
   assert.deepEqual(flow.installation, {
     name: 'shop',
-    warehouse: { type: 'redshift', connection: { secret: 'shop-warehouse' } },
+    // createServerless is off unless reef.yaml switches it on.
+    warehouse: { type: 'redshift', connection: { secret: 'shop-warehouse' }, createServerless: false },
     local: {
       databases: [
         { secret: 'shop-source', database: 'shop', generator: 'generator.ts' },
@@ -135,6 +136,15 @@ test('an unknown slice type names the file, the line of type, what was found and
   assert.deepEqual(await problems(dir), [
     `sources/shop.yaml:${lineOf(text, 'type:')}: type: found "collect/mysql", expected one of the collect slice types ${COLLECT_TYPES}`,
   ]);
+});
+
+test('the organize slice type is not a source: a sources/ file naming it is refused, and only collect types are offered', async () => {
+  const text = SOURCE.replace('type: collect/postgres\n', 'type: organize/redshift\n');
+  const dir = writeFlow({ 'reef.yaml': REEF_YAML, 'sources/shop.yaml': text });
+  assert.deepEqual(await problems(dir), [
+    `sources/shop.yaml:${lineOf(text, 'type:')}: type: found "organize/redshift" (an organize slice type, which does not belong in sources/), expected one of the collect slice types ${COLLECT_TYPES}`,
+  ]);
+  assert.ok(!COLLECT_TYPES.includes('organize/'));
 });
 
 test('a key written twice is a YAML error that names the key', async () => {
@@ -258,6 +268,34 @@ local:
     'reef.yaml:8: local.databases[1].database: missing, expected text, matching ^[a-z_][a-z0-9_]{0,62}$ (required)',
     'reef.yaml:8: local.databases[1].secret: found "src" again (first at local.databases[0]), expected each secret to stand for one local database',
     'reef.yaml:9: local.databases[1].databse: found unknown field "databse" (did you mean "database"?), expected only the fields secret, database, generator',
+  ]);
+});
+
+test('reef.yaml warehouse: createServerless needs a VPC with three subnets in three zones; baseCapacity needs createServerless and steps of 8', async () => {
+  const vpc = (subnets: number) =>
+    `  vpc:\n    vpcId: vpc-0abc\n    subnetIds: [${Array.from({ length: subnets }, (_, i) => `subnet-0${i}`).join(', ')}]\n    availabilityZones: [${Array.from({ length: subnets }, (_, i) => `eu-west-1${'abc'[i]}`).join(', ')}]\n`;
+  const warehouse = (rest: string) => `name: demo\nwarehouse:\n  connection:\n    secret: wh\n${rest}`;
+  assert.deepEqual(await problems(writeFlow({ 'reef.yaml': warehouse('  createServerless: true\n'), 'sources/shop.yaml': SOURCE })), [
+    'reef.yaml:2: warehouse.vpc: missing; expected the VPC and subnets (at least 3, in 3 Availability Zones) to create the Redshift Serverless workgroup in',
+  ]);
+  assert.deepEqual(await problems(writeFlow({ 'reef.yaml': warehouse(`  createServerless: true\n${vpc(2)}`), 'sources/shop.yaml': SOURCE })), [
+    'reef.yaml:8: warehouse.vpc.subnetIds: found 2 subnet(s); expected at least 3 for a Redshift Serverless workgroup',
+    'reef.yaml:9: warehouse.vpc.availabilityZones: found 2 distinct zone(s); expected at least 3 for a Redshift Serverless workgroup',
+  ]);
+  assert.deepEqual(await problems(writeFlow({ 'reef.yaml': warehouse('  baseCapacity: 16\n'), 'sources/shop.yaml': SOURCE })), [
+    'reef.yaml:5: warehouse.baseCapacity: found 16 without createServerless: true; expected it only for a warehouse Reef creates',
+  ]);
+  const [odd] = await problems(writeFlow({ 'reef.yaml': warehouse(`  createServerless: true\n  baseCapacity: 12\n${vpc(3)}`), 'sources/shop.yaml': SOURCE }));
+  assert.match(odd, /^reef\.yaml:6: warehouse\.baseCapacity: found 12, expected /);
+  const flow = await loadFlow(writeFlow({ 'reef.yaml': warehouse(`  createServerless: true\n  baseCapacity: 16\n${vpc(3)}`), 'sources/shop.yaml': SOURCE }));
+  assert.equal(flow.installation.warehouse?.createServerless, true);
+  assert.equal(flow.installation.warehouse?.baseCapacity, 16);
+  assert.deepEqual(flow.installation.warehouse?.vpc?.subnetIds, ['subnet-00', 'subnet-01', 'subnet-02']);
+});
+
+test('a source may not be named after the organize slice, whose metadata and lake prefix it would share', async () => {
+  assert.deepEqual(await problems(writeFlow({ 'reef.yaml': REEF_YAML, 'sources/warehouse.yaml': SOURCE })), [
+    'sources/warehouse.yaml: slice name: found "warehouse", which names the organize slice\'s metadata and lake prefix; expected another name for a source (rename the file)',
   ]);
 });
 

@@ -14,7 +14,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { TerminalError } from '../errors.ts';
 import { parseSchedule } from '../timelabel.ts';
-import type { SliceDefinition } from '../slice.ts';
+import { ORGANIZE_SLICE, type SliceDefinition } from '../slice.ts';
 import { findSliceType, sliceTypes } from '../../slices/registry.ts';
 import { installationSchema, withInstallationDefaults } from './installation-schema.ts';
 import type { Flow, SliceSpec } from './types.ts';
@@ -435,6 +435,12 @@ async function loadInstallation(dir: string, problems: FlowProblem[]): Promise<F
       }
     }
   }
+  // The warehouse section is the organize slice's config: its type's own rules apply once the schema passed.
+  const warehouse = asRecord(loaded.value)?.warehouse;
+  if (found.length === 0 && warehouse !== undefined) {
+    const organize = sliceTypes.find((d) => d.kind === 'organize' && d.type === `organize/${String(asRecord(warehouse)?.type ?? 'redshift')}`);
+    for (const p of organize?.problems(warehouse) ?? []) found.push({ path: ['warehouse', ...p.path], message: p.message });
+  }
   place(problems, file, locate, found);
   return found.length === 0 ? withInstallationDefaults(loaded.value) : undefined;
 }
@@ -451,6 +457,12 @@ async function loadSource(dir: string, entry: string, problems: FlowProblem[]): 
         `(${SLICE_NAME_PATTERN.source}); rename the file`,
     });
   }
+  if (slice === ORGANIZE_SLICE) {
+    problems.push({
+      file,
+      message: `slice name: found "${slice}", which names the organize slice's metadata and lake prefix; expected another name for a source (rename the file)`,
+    });
+  }
   const loaded = parseYaml(file, await readFile(join(dir, file), 'utf8'), problems);
   if (loaded === undefined) return undefined;
   const locate = yamlLocator(loaded.parsed);
@@ -462,7 +474,7 @@ async function loadSource(dir: string, entry: string, problems: FlowProblem[]): 
   const type = config.type;
   const def = typeof type === 'string' ? findSliceType(type) : undefined;
   if (def === undefined || def.kind !== 'collect') {
-    const why = def === undefined ? '' : ` (a ${def.kind} slice type, which does not belong in ${SOURCES_DIR}/)`;
+    const why = def === undefined ? '' : ` (${/^[aeiou]/.test(def.kind) ? 'an' : 'a'} ${def.kind} slice type, which does not belong in ${SOURCES_DIR}/)`;
     problems.push({
       file,
       line: locate(['type']),

@@ -1,4 +1,5 @@
 import type { ViewSpec } from '../views/types.ts';
+import type { VpcPlacement } from './vpc-placement.ts';
 
 /**
  * A flow project as loaded from disk and validated: what `reef validate`,
@@ -16,8 +17,14 @@ export interface LocalDatabase {
 export interface WarehouseSpec {
   type: 'redshift';
   connection: { secret: string };
-  /** In AWS, the role Redshift assumes to COPY from the lake. */
+  /** In AWS, the role Redshift assumes to COPY from the lake; absent: the organize stack creates one. */
   iamRole?: string;
+  /** In AWS, the subnets the organize functions (and a warehouse Reef creates) are placed in. */
+  vpc?: VpcPlacement;
+  /** In AWS, whether the core stack creates a Redshift Serverless namespace and workgroup (false unless reef.yaml says so). */
+  createServerless: boolean;
+  /** With createServerless: the workgroup's base capacity in RPUs. */
+  baseCapacity?: number;
 }
 
 export interface InstallationSpec {

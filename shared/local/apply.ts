@@ -9,16 +9,16 @@ import { TerminalError, isReefError } from '../errors.ts';
 import { validateSliceConfig } from '../flow/load.ts';
 import type { Flow } from '../flow/types.ts';
 import type { ViewColumn, ViewVersion } from '../metadata/types.ts';
-import { headerChanges, sqlHash } from '../plan/definition.ts';
+import { sqlHash } from '../plan/definition.ts';
 import { planIsAllowed } from '../plan/allowed.ts';
 import { buildPlan } from '../plan/build.ts';
 import type { Plan, PlanStage, PlanUpdateSet } from '../plan/types.ts';
 import { connectWithSecret } from '../postgres-connection.ts';
-import { ORGANIZE_SLICE, type OrganizeInput } from '../../slices/organize/redshift/organizer.ts';
+import { ORGANIZE_SLICE } from '../slice.ts';
 import { describeFlowViews } from '../../slices/organize/redshift/signatures.ts';
 import { warehouseError } from '../../slices/organize/redshift/warehouse-errors.ts';
 import type { LocalRuntime } from './runtime.ts';
-import type { ViewSpec } from '../views/types.ts';
+import { sameDefinition, versionResolver as resolveVersions, type VersionOf } from '../views/applied.ts';
 
 /**
  * Before every real timelabel: an update set planned from here takes effect
@@ -156,18 +156,8 @@ export async function applyPlan(runtime: LocalRuntime, plan: Plan, options: { al
  * refresh it with: the flow's own when they agree, otherwise the stored one
  * (an older version still in effect until its successor's update set starts).
  */
-export function versionResolver(runtime: LocalRuntime): OrganizeInput['versionOf'] {
-  return async (view, timelabel) => {
-    const v = await runtime.services.metadata.versionInEffect(ORGANIZE_SLICE, view.name, timelabel);
-    if (v === undefined) return undefined;
-    if (sameDefinition(v, view)) return { version: v.version, view };
-    const inputs = v.reads.map((r) => ({ relation: r.relation, columns: r.columns, ambiguous: r.ambiguous, line: view.bodyStartLine }));
-    return { version: v.version, view: { ...view, body: v.body, header: v.header, inputs } };
-  };
-}
-
-function sameDefinition(applied: ViewVersion, view: ViewSpec): boolean {
-  return applied.sqlHash === sqlHash(view.body) && headerChanges(applied.header, view.header).length === 0;
+export function versionResolver(runtime: LocalRuntime): VersionOf {
+  return resolveVersions(runtime.services.metadata, ORGANIZE_SLICE);
 }
 
 /**

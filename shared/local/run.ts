@@ -20,6 +20,7 @@ import type { LocalRuntime } from './runtime.ts';
 import { randomUUID } from 'node:crypto';
 import { organize, ORGANIZE_SLICE, type OrganizeOutcome } from '../../slices/organize/redshift/organizer.ts';
 import { runLocalStateMachine } from './step-functions.ts';
+import { organizeSetupOfFlow } from '../../slices/organize/redshift/setup.ts';
 
 export interface RunRequest {
   slice?: string;
@@ -131,12 +132,19 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
       fresh = applied === undefined;
     }
     // What became complete with this timelabel is loaded and refreshed before the next one is collected.
-    organized.push(...(await organize({ services, flow, runId: randomUUID(), versionOf: versionResolver(runtime), onOutcome: request.onOrganize })));
+    organized.push(...(await organizePass(runtime, request.onOrganize)));
   }
   const failed = batches.filter((b) => b.status === 'failed').length + organized.filter((o) => o.status === 'failed').length;
   const report: RunReport = { installation: flow.installation.name, bucket: services.bucket, timelabels: all, batches, organized, failed };
   if (applied !== undefined) report.applied = applied;
   return report;
+}
+
+/** One organize pass over the flow's warehouse (none without one): loads what was committed, refreshes what became ready. */
+export async function organizePass(runtime: LocalRuntime, onOutcome?: (o: OrganizeOutcome) => void): Promise<OrganizeOutcome[]> {
+  const setup = organizeSetupOfFlow(runtime.flow);
+  if (setup === undefined) return [];
+  return organize({ services: runtime.services, ...setup, runId: randomUUID(), versionOf: versionResolver(runtime), onOutcome });
 }
 
 /** The execution output nests outcomes per loadunit and per timelabel; anything that is an outcome is kept. */

@@ -3,6 +3,7 @@
  * with aws-local-stepfunctions, binding each Lambda Task to a local handler by
  * its state name.
  */
+import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { TerminalError, parseErrorLine } from '../errors.ts';
 import type { Handler } from '../runtime/services.ts';
@@ -12,6 +13,8 @@ export interface LocalRunOptions {
   handlers: Record<string, Handler>;
   /** Milliseconds between retries instead of the ASL's backoff (tests only). */
   retryIntervalMs?: number;
+  /** `$$.Execution.Name`, as Step Functions names every execution; default a fresh UUID. */
+  executionName?: string;
 }
 
 type Json = Parameters<StateMachine['run']>[0];
@@ -29,7 +32,11 @@ export async function runLocalStateMachine(definition: object, input: object, op
   );
   const retryIntervalOverrides =
     options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(options.handlers).map((s) => [s, options.retryIntervalMs!]));
-  const execution = machine.run(input as Json, { overrides: { taskResourceLocalHandlers, retryIntervalOverrides } });
+  const name = options.executionName ?? randomUUID();
+  const execution = machine.run(input as Json, {
+    overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+    context: { Execution: { Id: `arn:aws:states:local:000000000000:execution:reef:${name}`, Name: name } },
+  });
   try {
     return await execution.result;
   } catch (e) {

@@ -209,3 +209,22 @@ export async function recoverInterrupted(table: MetadataTable, slice: string): P
   }
   return changed;
 }
+
+/**
+ * committed or failed → pending, so the next pass does the work again (a
+ * backfill). A running batch is left to its holder: reopening it under a live
+ * run would let two runs write the same period. Answers the batch as it is
+ * now, reopened or not.
+ */
+export async function reopenBatch(table: MetadataTable, input: BatchRef & { reason: string }): Promise<{ reopened: boolean; batch: BatchRecord }> {
+  const key = keys.batch(input.slice, input.loadunit, input.timelabel);
+  const result = await table.updateIf('UpdateItem reopen batch', {
+    key,
+    update: 'SET #status = :pending, #reopened = :reopened REMOVE #error, #finishedAt',
+    condition: `attribute_exists(#${PARTITION_KEY}) AND #status IN (:committed, :failed)`,
+    values: { ':pending': 'pending', ':committed': 'committed', ':failed': 'failed', ':reopened': { at: table.nowIso(), reason: input.reason } },
+    returnItem: true,
+  });
+  if (result !== CONDITION_FAILED) return { reopened: true, batch: decodeBatch(result) };
+  return { reopened: false, batch: await requireBatch(table, input, 'reopenBatch') };
+}

@@ -16,6 +16,8 @@ import type {
   BatchRecord,
   BatchStatus,
   CursorRange,
+  DeadLetterRecord,
+  DeliveredBatchRecord,
   EventKind,
   InstallationConfig,
   LoadunitState,
@@ -147,6 +149,7 @@ export function decodeBatch(item: Item): BatchRecord {
   const cursor = optObj<CursorRange>(item, 'cursor');
   const f = optObj<BatchFigures>(item, 'figures');
   const error = optObj<BatchError>(item, 'error');
+  const reopened = optObj<{ at: string; reason: string }>(item, 'reopened');
   return compact<BatchRecord>({
     slice: str(item, 'slice'),
     loadunit: str(item, 'loadunit'),
@@ -164,6 +167,7 @@ export function decodeBatch(item: Item): BatchRecord {
     createdAt: str(item, 'createdAt'),
     startedAt: optStr(item, 'startedAt'),
     finishedAt: optStr(item, 'finishedAt'),
+    reopened: reopened && { at: reopened.at, reason: reopened.reason },
   });
 }
 
@@ -240,4 +244,46 @@ export function decodeUpdateSet(item: Item): UpdateSetRecord {
     allowBreaking: bool(item, 'allowBreaking'),
     createdAt: str(item, 'createdAt'),
   };
+}
+
+export function decodeDeliveredBatch(item: Item): DeliveredBatchRecord {
+  return {
+    slice: str(item, 'slice'),
+    dataset: str(item, 'dataset'),
+    timelabel: str(item, 'timelabel'),
+    batch: num(item, 'batch'),
+    batches: num(item, 'batches'),
+    idempotencyKey: str(item, 'idempotencyKey'),
+    bodySha256: str(item, 'bodySha256'),
+    bytes: num(item, 'bytes'),
+    upserts: num(item, 'upserts'),
+    deletes: num(item, 'deletes'),
+    status: num(item, 'status'),
+    attempts: num(item, 'attempts'),
+    runId: str(item, 'runId'),
+    deliveredAt: str(item, 'deliveredAt'),
+  };
+}
+
+export function decodeDeadLetter(item: Item): DeadLetterRecord {
+  return compact<DeadLetterRecord>({
+    slice: str(item, 'slice'),
+    dataset: str(item, 'dataset'),
+    timelabel: str(item, 'timelabel'),
+    batch: num(item, 'batch'),
+    batches: num(item, 'batches'),
+    idempotencyKey: str(item, 'idempotencyKey'),
+    bodySha256: str(item, 'bodySha256'),
+    bytes: num(item, 'bytes'),
+    upserts: num(item, 'upserts'),
+    deletes: num(item, 'deletes'),
+    attempts: num(item, 'attempts'),
+    lastStatus: optNum(item, 'lastStatus'),
+    lastError: str(item, 'lastError'),
+    code: str(item, 'code'),
+    occurrences: num(item, 'occurrences'),
+    runId: str(item, 'runId'),
+    failedAt: str(item, 'failedAt'),
+    resolvedAt: optStr(item, 'resolvedAt'),
+  });
 }

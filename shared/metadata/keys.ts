@@ -21,6 +21,9 @@ const SCHEMA_VERSION_PREFIX = 'V#';
 const EVENT_ID_PREFIX = 'ID#';
 const VIEW_INDEX_PREFIX = 'VIEW#';
 const UPDATE_SET_PREFIX = 'US#';
+/** Zero-padded so a timelabel's delivered batches sort by number. */
+const DELIVERY_BATCH_DIGITS = 6;
+export const MAX_DELIVERY_BATCH = 10 ** DELIVERY_BATCH_DIGITS - 1;
 /** Zero-padded so the sort key orders versions numerically. */
 const SCHEMA_VERSION_DIGITS = 6;
 const MAX_SCHEMA_VERSION = 10 ** SCHEMA_VERSION_DIGITS - 1;
@@ -92,6 +95,16 @@ export function normalizeIsoTime(what: string, value: string): string {
   return iso;
 }
 
+/** Sort key of batch `batch` of a timelabel's delivery: `<timelabel>#<000001>`. */
+function deliverySk(timelabel: string, batch: number): string {
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_DELIVERY_BATCH) {
+    throw new TerminalError('internal', `delivery batch ${batch} is outside 1..${MAX_DELIVERY_BATCH}; expected the key width to hold it`, {
+      code: 'metadata.invalid-key',
+    });
+  }
+  return `${checkTimelabel(timelabel)}${SEP}${String(batch).padStart(DELIVERY_BATCH_DIGITS, '0')}`;
+}
+
 function slicePk(slice: string): string {
   return `SLICE${SEP}${checkKeyPart('slice', slice)}`;
 }
@@ -157,6 +170,24 @@ export const keys = {
     return { pk: keys.updateSetPartition(organizeSlice), sk: `${UPDATE_SET_PREFIX}${checkKeyPart('update set id', id)}` };
   },
   updateSetPrefix: UPDATE_SET_PREFIX,
+  /** Batches a harness slice delivered outside the installation (a webhook receiver), one item per timelabel and batch. */
+  deliveriesPartition(slice: string): string {
+    return `${slicePk(slice)}${SEP}DELIVERIES`;
+  },
+  delivery(slice: string, timelabel: string, batch: number): ItemKey {
+    return { pk: keys.deliveriesPartition(slice), sk: deliverySk(timelabel, batch) };
+  },
+  /** Batches a harness slice gave up delivering, one item per timelabel and batch. */
+  deadLettersPartition(slice: string): string {
+    return `${slicePk(slice)}${SEP}DEADLETTERS`;
+  },
+  deadLetter(slice: string, timelabel: string, batch: number): ItemKey {
+    return { pk: keys.deadLettersPartition(slice), sk: deliverySk(timelabel, batch) };
+  },
+  /** The batches of one timelabel in either partition (the trailing `#` is part of the sort key's layout). */
+  deliveryTimelabelPrefix(timelabel: string): string {
+    return `${checkTimelabel(timelabel)}${SEP}`;
+  },
   /** Remembers the time an event id was first written, so a retry lands on the same item. */
   eventIdMarker(slice: string, id: string): ItemKey {
     return { pk: keys.eventsPartition(slice), sk: `${EVENT_ID_PREFIX}${checkKeyPart('event id', id)}` };

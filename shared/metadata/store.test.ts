@@ -461,6 +461,26 @@ describe('batches', () => {
     assert.deepEqual(await store.recoverInterrupted(S), []);
     assert.equal((await store.startBatch({ slice: S, loadunit: LU, timelabel: T1, owner: 'd', leaseSeconds: 60 })).outcome, 'started');
   });
+
+  test('reopenBatch sends committed and failed work back to pending, never a running or missing one', async () => {
+    const store = await newStore();
+    await running(store, 'a', T1);
+    await store.commitBatch({ slice: S, loadunit: LU, timelabel: T1, owner: 'a', figures: figures(3), manifestKey: 'm', schemaVersion: 1 });
+    await running(store, 'b', T2);
+    await store.failBatch({ slice: S, loadunit: LU, timelabel: T2, owner: 'b', error: { name: 'Reef.Terminal', category: 'target', code: 'x', message: 'boom' } });
+    await running(store, 'c', T3);
+
+    const committed = await store.reopenBatch({ slice: S, loadunit: LU, timelabel: T1, reason: 'backfill 1' });
+    assert.equal(committed.reopened, true);
+    assert.equal(committed.batch.status, 'pending');
+    assert.equal(committed.batch.reopened?.reason, 'backfill 1');
+    const failed = await store.reopenBatch({ slice: S, loadunit: LU, timelabel: T2, reason: 'backfill 2' });
+    assert.deepEqual([failed.reopened, failed.batch.status, failed.batch.error], [true, 'pending', undefined]);
+    const held = await store.reopenBatch({ slice: S, loadunit: LU, timelabel: T3, reason: 'backfill 3' });
+    assert.deepEqual([held.reopened, held.batch.status, held.batch.owner], [false, 'running', 'c'], 'a running batch stays with its holder');
+    await assert.rejects(store.reopenBatch({ slice: S, loadunit: LU, timelabel: '20260305120000', reason: 'x' }), /reopenBatch/);
+    assert.equal((await store.startBatch({ slice: S, loadunit: LU, timelabel: T1, owner: 'd', leaseSeconds: 60 })).outcome, 'started', 'a reopened batch runs again');
+  });
 });
 
 describe('loadunit pointer', () => {

@@ -12,11 +12,13 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CommitBatchInput, FailBatchInput, FixBatchCursorInput, StartBatchInput, StartOutcome } from './batch-lifecycle.ts';
-import { commitBatch, failBatch, fixBatchCursor, recoverInterrupted, startBatch } from './batch-lifecycle.ts';
-import type { CreateBatchInput } from './batches.ts';
+import { commitBatch, failBatch, fixBatchCursor, recoverInterrupted, reopenBatch, startBatch } from './batch-lifecycle.ts';
+import type { BatchRef, CreateBatchInput } from './batches.ts';
 import { createBatch, getBatch, latestCommittedBatch, listBatches } from './batches.ts';
 import type { SliceConfigInput } from './configs.ts';
 import { getInstallationConfig, getSliceConfig, listSliceConfigs, putInstallationConfig, putSliceConfig } from './configs.ts';
+import type { DeadLetterInput, DeliveredBatchInput } from './deliveries.ts';
+import { listDeadLetters, listDeliveries, recordDeadLetter, recordDelivery, resolveDeadLetter } from './deliveries.ts';
 import type { EventInput } from './events.ts';
 import { listEvents, putEvent } from './events.ts';
 import { PARTITION_KEY, SORT_KEY } from './keys.ts';
@@ -27,6 +29,8 @@ import { MetadataTable } from './table.ts';
 import type {
   BatchRecord,
   CursorRange,
+  DeadLetterRecord,
+  DeliveredBatchRecord,
   InstallationConfig,
   LoadunitState,
   ReefEvent,
@@ -128,6 +132,10 @@ export class MetadataStore {
     return failBatch(this.table, input);
   }
 
+  reopenBatch(input: BatchRef & { reason: string }): Promise<{ reopened: boolean; batch: BatchRecord }> {
+    return reopenBatch(this.table, input);
+  }
+
   recoverInterrupted(slice: string): Promise<BatchRecord[]> {
     return recoverInterrupted(this.table, slice);
   }
@@ -206,5 +214,32 @@ export class MetadataStore {
   /** Oldest effectiveFrom first. */
   listUpdateSets(organizeSlice: string): Promise<UpdateSetRecord[]> {
     return listUpdateSets(this.table, organizeSlice);
+  }
+
+  // ---------------------------------------------------------------- harness deliveries and dead letters
+
+  /** Conditional: the same batch again answers the stored record; another body under its number is a conflict. */
+  recordDelivery(input: DeliveredBatchInput): Promise<DeliveredBatchRecord> {
+    return recordDelivery(this.table, input);
+  }
+
+  /** The delivered batches of one timelabel, by batch number. */
+  listDeliveries(slice: string, timelabel: string): Promise<DeliveredBatchRecord[]> {
+    return listDeliveries(this.table, slice, timelabel);
+  }
+
+  /** One item per batch: a repeated failure updates it and counts `occurrences`. */
+  recordDeadLetter(input: DeadLetterInput): Promise<DeadLetterRecord> {
+    return recordDeadLetter(this.table, input);
+  }
+
+  /** Marks a dead letter resolved once its batch was delivered; false when there was none to resolve. */
+  resolveDeadLetter(slice: string, timelabel: string, batch: number): Promise<boolean> {
+    return resolveDeadLetter(this.table, slice, timelabel, batch);
+  }
+
+  /** Resolved ones included; all of a slice, or those of one timelabel. */
+  listDeadLetters(slice: string, timelabel?: string): Promise<DeadLetterRecord[]> {
+    return listDeadLetters(this.table, slice, timelabel);
   }
 }

@@ -14,6 +14,8 @@
  *   SLICE#<org>#VIEW#<view>           V#<000001>                     view versions
  *   SLICE#<org>#VIEWS                 VIEW#<view>                    index: every view that ever had a version
  *   SLICE#<org>#UPDATESETS            US#<id>                        applied update sets
+ *   SLICE#<slice>#DELIVERIES          <timelabel>#<000001>           a batch a harness delivered
+ *   SLICE#<slice>#DEADLETTERS         <timelabel>#<000001>           a batch a harness gave up delivering
  * where <org> is the organize slice that refreshes the views, so its role
  * reads them through the same `SLICE#<slice>#*` grant as the rest of its state.
  *
@@ -85,6 +87,8 @@ export interface BatchRecord {
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
+  /** When and why the work was last reopened to be done again (a backfill). */
+  reopened?: { at: string; reason: string };
 }
 
 export interface LoadunitState {
@@ -181,4 +185,66 @@ export interface UpdateSetRecord {
   /** Whether the user allowed that (`--allow-breaking`). */
   allowBreaking: boolean;
   createdAt: string;
+}
+
+/**
+ * A batch a harness slice delivered outside the installation, written once
+ * the receiver accepted it, so a re-run of the timelabel does not send it
+ * again. It describes the request, never its rows.
+ */
+export interface DeliveredBatchRecord {
+  /** The harness slice (the publication). */
+  slice: string;
+  dataset: string;
+  timelabel: string;
+  /** 1-based, of `batches`. */
+  batch: number;
+  batches: number;
+  /** The `Idempotency-Key` the batch was sent under. */
+  idempotencyKey: string;
+  /** sha256 of the exact body sent: a re-run checks it rebuilt the same batch. */
+  bodySha256: string;
+  bytes: number;
+  upserts: number;
+  deletes: number;
+  /** The receiver's HTTP status that accepted it. */
+  status: number;
+  /** Requests it took, the accepted one included. */
+  attempts: number;
+  /** Owner token of the run that delivered it. */
+  runId: string;
+  deliveredAt: string;
+}
+
+/**
+ * A batch a harness slice gave up on: the receiver refused it or never
+ * accepted it within the retry budget. Enough to find the request on the
+ * receiver's side (idempotency key, body digest, size) and to know why; no
+ * row values and no response body, which may echo them.
+ */
+export interface DeadLetterRecord {
+  slice: string;
+  dataset: string;
+  timelabel: string;
+  batch: number;
+  batches: number;
+  idempotencyKey: string;
+  bodySha256: string;
+  bytes: number;
+  upserts: number;
+  deletes: number;
+  /** Requests made in the run that gave up. */
+  attempts: number;
+  /** The last HTTP status, when the receiver answered at all. */
+  lastStatus?: number;
+  /** Why the last request failed, without the response body. */
+  lastError: string;
+  /** `webhook.rejected` (refused: a person must look) or `webhook.undelivered` (retries ran out: may succeed later). */
+  code: string;
+  /** Runs that gave up on this batch; a later run may still deliver it. */
+  occurrences: number;
+  runId: string;
+  failedAt: string;
+  /** When a later run delivered the batch after all. */
+  resolvedAt?: string;
 }

@@ -12,6 +12,14 @@ export const SLICE_ENV = {
   sliceType: 'REEF_SLICE_TYPE',
   /** The slice config as deployed (JSON); the Plan function stores it in the metadata before planning. */
   sliceConfig: 'REEF_SLICE_CONFIG',
+  /** Organize: `redshift` in AWS; absent, the local stand-in's `postgres`. */
+  warehouseDialect: 'REEF_WAREHOUSE_DIALECT',
+  /** Organize: the role Redshift's COPY assumes to read the lake. */
+  copyRole: 'REEF_COPY_ROLE_ARN',
+  /** Organize: `{host, port, database}` of a warehouse whose secret holds only credentials (one Reef created). */
+  warehouseEndpoint: 'REEF_WAREHOUSE_ENDPOINT',
+  /** Organize: the collect slices (JSON array of names) whose stored configs say what to load. */
+  collectSlices: 'REEF_COLLECT_SLICES',
 } as const;
 
 /**

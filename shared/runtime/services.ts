@@ -4,7 +4,7 @@
  * SDK clients pointed at the stand-ins (shared/local/runtime.ts).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { asReefError, describeError } from '../errors.ts';
+import { asReefError, describeError, isReefError, parseErrorLine, TERMINAL_ERROR_NAME, TRANSIENT_ERROR_NAME } from '../errors.ts';
 import type { MetadataStore } from '../metadata/store.ts';
 import type { ReefEvent } from '../metadata/types.ts';
 import type { SecretSource } from '../secrets.ts';
@@ -57,6 +57,9 @@ export function atBoundary(fn: Handler): Handler {
     try {
       return await fn(input);
     } catch (e) {
+      // Shaped by an inner boundary already (a Lambda entry point around a bound
+      // handler): re-shaping it would turn it into an internal terminal error and lose the retry.
+      if (e instanceof Error && !isReefError(e) && (e.name === TRANSIENT_ERROR_NAME || e.name === TERMINAL_ERROR_NAME) && parseErrorLine(e.message)) throw e;
       const r = asReefError(e);
       const out = new Error(describeError(r));
       out.name = r.name;

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type pg from 'pg';
-import { TerminalError, TransientError, parseErrorLine } from '../../../shared/errors.ts';
+import { TerminalError, TransientError } from '../../../shared/errors.ts';
+import { parseCaught } from '../../../shared/orchestration/caught-error.ts';
 import { manifestKey as manifestKeyOf } from '../../../shared/lake/layout.ts';
 import { readManifest, type BatchManifest } from '../../../shared/lake/manifest.ts';
 import type { BatchRecord } from '../../../shared/metadata/types.ts';
@@ -297,24 +298,6 @@ export async function announce(services: Services, outcome: BatchOutcome): Promi
     });
   }
   return outcome;
-}
-
-/** The Catch's `$.error`: Step Functions gives `Error` (our error's name) and `Cause` (Lambda's JSON, or the message locally). */
-function parseCaught(caught: FailInput['error']): BatchOutcome['error'] & object {
-  let message = caught.Cause ?? '';
-  let category = 'internal';
-  let code = 'internal.unexpected';
-  try {
-    const cause = JSON.parse(message) as { errorMessage?: string; message?: string; category?: string; code?: string };
-    message = cause.errorMessage ?? cause.message ?? message;
-    category = cause.category ?? category;
-    code = cause.code ?? code;
-  } catch {
-    // A plain-text cause: keep it as the message.
-  }
-  const line = parseErrorLine(message);
-  if (line) ({ category, code, message } = line);
-  return { name: caught.Error, category, code, message };
 }
 
 export async function fail(services: Services, input: FailInput): Promise<BatchOutcome> {

@@ -5,6 +5,7 @@
  */
 import type { ConfigProblem } from '../../../shared/slice.ts';
 import { parseTableRef } from './sql.ts';
+import { vpcPlacementSchema, type VpcPlacement } from '../../../shared/flow/vpc-placement.ts';
 export type CollectPostgresMode = 'snapshot' | 'incremental';
 
 export interface LoadunitByTable {
@@ -27,13 +28,7 @@ export interface LoadunitByPattern {
 
 export type LoadunitSpec = LoadunitByTable | LoadunitByPattern;
 
-export interface VpcPlacement {
-  vpcId: string;
-  subnetIds: string[];
-  availabilityZones: string[];
-  /** Security groups the source accepts connections from; one is created when absent. */
-  securityGroupIds?: string[];
-}
+export type { VpcPlacement };
 
 export interface CollectPostgresConfig {
   type: 'collect/postgres';
@@ -84,18 +79,7 @@ export const configSchema = {
         secret: { type: 'string', pattern: '^[A-Za-z0-9/_+=.@-]{1,512}$', description: 'secret name (not its value)' },
         maxConnections: { type: 'integer', minimum: 1, maximum: 64, description: 'at most this many tables are extracted at once (default 2)' },
         ssl: { enum: ['disable', 'require', 'verify-full'], description: 'TLS to the source (default disable); verify-full also checks the host name' },
-        vpc: {
-          type: 'object',
-          additionalProperties: false,
-          description: 'place the functions in these subnets to reach a private source',
-          required: ['vpcId', 'subnetIds', 'availabilityZones'],
-          properties: {
-            vpcId: { type: 'string', pattern: '^vpc-[0-9a-f]+$' },
-            subnetIds: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^subnet-[0-9a-f]+$' } },
-            availabilityZones: { type: 'array', minItems: 1, items: { type: 'string' } },
-            securityGroupIds: { type: 'array', items: { type: 'string', pattern: '^sg-[0-9a-f]+$' } },
-          },
-        },
+        vpc: vpcPlacementSchema('place the functions in these subnets to reach a private source'),
       },
     },
     loadunits: {

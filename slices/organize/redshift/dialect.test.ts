@@ -122,7 +122,7 @@ test('apply by mode: DELETE + INSERT for a snapshot (never TRUNCATE), MERGE or D
   ]);
 });
 
-test('the Redshift manifest lists every part as a mandatory s3 URL with its length, beside Reef\'s manifest', () => {
+test('the Redshift manifest lists every part as a mandatory s3 URL with its length, under the organize slice\'s prefix', () => {
   const m = manifest([ID]);
   assert.deepEqual(redshiftManifest(m, 'lake'), {
     entries: [
@@ -131,7 +131,7 @@ test('the Redshift manifest lists every part as a mandatory s3 URL with its leng
     ],
   });
   assert.equal(JSON.stringify(redshiftManifest(manifest([ID], 1), 'lake')), '{"entries":[{"url":"s3://lake/shop/orders/timelabel=20260105080000/part-00000.parquet","mandatory":true,"meta":{"content_length":1000}}]}');
-  assert.equal(redshiftManifestKeyFor(m), 'shop/orders/timelabel=20260105080000/_redshift.manifest');
+  assert.equal(redshiftManifestKeyFor(m), 'warehouse/redshift/shop/orders/timelabel=20260105080000/_redshift.manifest');
   assert.equal(
     redshiftCopySql({ manifestUrl: "s3://lake/shop/o'rders/_redshift.manifest", iamRole: 'arn:aws:iam::123456789012:role/reef-organize', region: 'eu-west-1' }),
     `COPY "reef_staging" FROM 's3://lake/shop/o''rders/_redshift.manifest' IAM_ROLE 'arn:aws:iam::123456789012:role/reef-organize' FORMAT AS PARQUET MANIFEST REGION 'eu-west-1'`,

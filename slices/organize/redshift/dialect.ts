@@ -483,6 +483,12 @@ export function refreshMarkerInsertSql(dialect: DialectName, m: RefreshMarker & 
   );
 }
 
+/** Forgets that a view holds its rows for these timelabels (any version), so the next refresh of each computes them again: a backfill. */
+export function deleteRefreshMarkersSql(dialect: DialectName, view: string, timelabels: readonly string[]): string {
+  if (timelabels.length === 0) throw new TypeError('deleteRefreshMarkersSql needs at least one timelabel');
+  return `DELETE FROM ${qualifiedName(dialect, REFRESH_MARKERS)} WHERE "view" = ${quoteLiteral(dialect, view)} AND "timelabel" IN (${timelabels.map((t) => quoteLiteral(dialect, t)).join(', ')})`;
+}
+
 function versionLiteral(version: number): string {
   if (!Number.isSafeInteger(version) || version < 0 || version > 2 ** 31 - 1) {
     throw new TerminalError('internal', `a view version must be a whole number from 0 to ${2 ** 31 - 1}; found ${version}`, { code: 'internal.view-version' });

@@ -2,8 +2,11 @@
  * Load one committed collect batch into a warehouse table, all or nothing:
  * the data and its load marker commit together, and a batch whose marker
  * exists is not loaded again. Locally (PostgreSQL) the client streams the
- * batch's Parquet parts into the staging table with COPY FROM STDIN; the
- * Redshift sequence is `redshiftLoadStatements` (load-plan.ts).
+ * batch's Parquet parts into the staging table with COPY FROM STDIN; on
+ * Redshift the cluster fills it itself, with COPY from the batch's Redshift
+ * manifest (written first), so no row passes through the function. Both run
+ * the same plan (load-plan.ts); on Redshift it is `redshiftLoadStatements`
+ * with the table's columns read inside the transaction.
  */
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -12,10 +15,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TerminalError } from '../../../shared/errors.ts';
 import { readManifest, type BatchManifest } from '../../../shared/lake/manifest.ts';
-import { existingColumnsSql, type ApplyMode, type MergeStrategy, type TableOptions, type TableRef } from './dialect.ts';
+import { existingColumnsSql, redshiftCopySql, type ApplyMode, type DialectName, type MergeStrategy, type TableOptions, type TableRef } from './dialect.ts';
 import { columnText, copyRows } from './copy-text.ts';
 import { loadBody, loadPrelude, markerDataset, postgresFill, type LoadPlanInput, type LoadStep } from './load-plan.ts';
 import { readBatchRows } from './parquet-parts.ts';
+import { writeRedshiftManifest } from './redshift-manifest.ts';
 import { warehouseError } from './warehouse-errors.ts';
 import { rollbackQuietly } from '../../../shared/postgres-connection.ts';
 import type { Faults } from '../../../shared/runtime/services.ts';
@@ -24,8 +28,9 @@ export { redshiftLoadStatements, type LoadStep, type RedshiftLoadInput } from '.
 
 export interface LoadBatchInput {
   client: pg.ClientBase;
-  /** The Redshift path runs `redshiftLoadStatements` in the cluster; this function runs the local stand-in. */
-  dialect: 'postgres';
+  dialect: DialectName;
+  /** Redshift: the role the cluster assumes to read the lake (and the bucket's region when it is not the cluster's). */
+  copy?: { iamRole: string; region?: string };
   s3: S3Client;
   bucket: string;
   /** Key of the batch's `_manifest.json`. */
@@ -67,16 +72,20 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
     table: input.table,
   };
   const result = { dataset: markerDataset(target), timelabel: manifest.timelabel };
+  const dialect = input.dialect;
+  const fill = await fillStep(input, manifest);
   let open = false;
   let doing = `loading ${result.dataset} for timelabel ${manifest.timelabel}`;
   let n = 0;
   try {
-    for (const step of loadPrelude('postgres', plan)) {
+    for (const step of loadPrelude(dialect, plan)) {
       doing = describe(step, result.dataset);
       faults?.hit('load.step', ++n);
       const r = await client.query<{ row_count: string }>(step.sql);
       if (step.sql === 'BEGIN') {
         open = true;
+        // Redshift reads Parquet, not text: the settings only shape how the stand-in parses COPY text.
+        if (dialect === 'redshift') continue;
         faults?.hit('load.step', ++n);
         await client.query(INPUT_SETTINGS.join('; '));
       }
@@ -89,8 +98,8 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
     }
     doing = `reading the columns of ${result.dataset}`;
     faults?.hit('load.step', ++n);
-    const existing = await client.query<{ column_name: string }>(existingColumnsSql('postgres'), [target.schema, target.table]);
-    for (const step of loadBody('postgres', plan, existing.rows.map((r) => r.column_name), postgresFill(manifest))) {
+    const existing = await client.query<{ column_name: string }>(existingColumnsSql(dialect), [target.schema, target.table]);
+    for (const step of loadBody(dialect, plan, existing.rows.map((r) => r.column_name), fill)) {
       doing = describe(step, result.dataset);
       faults?.hit('load.step', ++n);
       if (step.kind === 'stream-staging') {
@@ -106,6 +115,24 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
     if (open) await rollbackQuietly(client);
     throw warehouseError(e, doing);
   }
+}
+
+/**
+ * How the staging table is filled: streamed by the client locally; on
+ * Redshift by the cluster's COPY from the Redshift manifest, written here
+ * (again, on a retry: its content depends only on the batch) before the
+ * transaction starts. An empty batch has nothing to fill.
+ */
+async function fillStep(input: LoadBatchInput, manifest: BatchManifest): Promise<LoadStep | undefined> {
+  if (input.dialect === 'postgres') return postgresFill(manifest);
+  if (input.copy === undefined) {
+    throw new TerminalError('config', `loading ${manifest.dataset} into Redshift: found no IAM role for COPY; expected the role the cluster assumes to read the lake`, {
+      code: 'config.copy-role',
+    });
+  }
+  if (manifest.files.length === 0) return undefined;
+  const manifestUrl = await writeRedshiftManifest(input.s3, input.bucket, manifest);
+  return { kind: 'exec', sql: redshiftCopySql({ manifestUrl, iamRole: input.copy.iamRole, region: input.copy.region }) };
 }
 
 /** The batch's rows into the staging table, one row group of COPY text at a time; the socket's backpressure paces the reads. */

@@ -8,10 +8,9 @@
  */
 import type pg from 'pg';
 import { asReefError, TerminalError } from '../../../shared/errors.ts';
-import type { Flow, SliceSpec } from '../../../shared/flow/types.ts';
+import type { SliceSpec } from '../../../shared/flow/types.ts';
 import type { BatchRecord } from '../../../shared/metadata/types.ts';
 import { readiness, type InputProgress } from '../../../shared/orchestration/readiness.ts';
-import { connectWithSecret } from '../../../shared/postgres-connection.ts';
 import { emit, type Services } from '../../../shared/runtime/services.ts';
 import { fromTimelabel, nextPeriodStart, parseSchedule, periodEnd, periodStart, toTimelabel, type Schedule } from '../../../shared/timelabel.ts';
 import type { ViewSpec } from '../../../shared/views/types.ts';
@@ -19,12 +18,15 @@ import { findSliceType } from '../../registry.ts';
 import { ORGANIZE_SLICE } from '../../../shared/slice.ts';
 import { loadBatch } from './load.ts';
 import { refreshView } from './refresh.ts';
-import { warehouseError } from './warehouse-errors.ts';
+import { connectWarehouse, type WarehouseTarget } from './warehouse.ts';
 
 export { ORGANIZE_SLICE } from '../../../shared/slice.ts';
 
 /** A running load or refresh is held this long before another pass may take it over. */
 const LEASE_SECONDS = 15 * 60;
+
+/** A view period marked failed because a period it reads failed; the message names that root cause. */
+const UPSTREAM_FAILED = 'upstream.failed';
 
 export interface OrganizeOutcome {
   kind: 'load' | 'refresh';
@@ -39,7 +41,11 @@ export interface OrganizeOutcome {
 
 export interface OrganizeInput {
   services: Services;
-  flow: Flow;
+  warehouse: WarehouseTarget;
+  /** The collect slices whose committed batches are loaded (a flow's sources locally, the stored configs in AWS). */
+  sources: SliceSpec[];
+  /** The views to refresh, each after the views it reads. */
+  views: ViewSpec[];
   runId: string;
   /**
    * The version of a view in effect for a timelabel (see the view versions in
@@ -49,6 +55,15 @@ export interface OrganizeInput {
    */
   versionOf(view: ViewSpec, timelabel: string): Promise<{ version: number; view: ViewSpec } | undefined>;
   onOutcome?(outcome: OrganizeOutcome): void;
+}
+
+/**
+ * An input's progress plus its periods that failed (a collect batch, a load,
+ * a refresh or its check), each with why: a view period that covers one is
+ * marked failed too, naming it, rather than left waiting without a word.
+ */
+interface Progress extends InputProgress {
+  failed: Map<string, string>;
 }
 
 interface DatasetSource {
@@ -68,11 +83,7 @@ function sourceOf(spec: SliceSpec, loadunit: string): Omit<DatasetSource, 'datas
 }
 
 export async function organize(input: OrganizeInput): Promise<OrganizeOutcome[]> {
-  const { services, flow } = input;
-  const warehouse = flow.installation.warehouse;
-  if (!warehouse) return [];
-  const secret = await services.secrets.get(warehouse.connection.secret);
-  const client = await connectWithSecret(secret, { applicationName: 'reef-organize', toError: warehouseError });
+  const client = await connectWarehouse(input.services, input.warehouse);
   const outcomes: OrganizeOutcome[] = [];
   const record = (o: OrganizeOutcome) => {
     outcomes.push(o);
@@ -125,30 +136,45 @@ async function settle(
   }
 }
 
+/** The timelabels whose latest record failed, each with what failed and why. */
+function failures(records: (BatchRecord & { what: string })[]): Map<string, string> {
+  return new Map(
+    records.filter((r) => r.status === 'failed').map((r) => [r.timelabel, `${r.what} @ ${r.timelabel} failed: ${r.error?.message ?? 'no reason recorded'}`]),
+  );
+}
+
 /** Loads what was committed and not loaded; returns, per dataset, the timelabels now in the warehouse. */
-async function loadAll(input: OrganizeInput, client: pg.Client, record: (o: OrganizeOutcome) => void): Promise<Map<string, DatasetSource & InputProgress>> {
-  const { services, flow, runId } = input;
-  const datasets = new Map<string, DatasetSource & InputProgress>();
+async function loadAll(input: OrganizeInput, client: pg.Client, record: (o: OrganizeOutcome) => void): Promise<Map<string, DatasetSource & Progress>> {
+  const { services, sources, warehouse, runId } = input;
+  const datasets = new Map<string, DatasetSource & Progress>();
   const organized = await services.metadata.listBatches(ORGANIZE_SLICE);
-  for (const spec of flow.sources) {
-    const committed = (await services.metadata.listBatches(spec.slice)).filter((b) => b.status === 'committed');
-    for (const loadunit of [...new Set(committed.map((b) => b.loadunit))]) {
+  for (const spec of sources) {
+    const collected = await services.metadata.listBatches(spec.slice);
+    const committed = collected.filter((b) => b.status === 'committed');
+    for (const loadunit of [...new Set(collected.map((b) => b.loadunit))]) {
       const dataset = `${spec.slice}.${loadunit}`;
       const source = { dataset, ...sourceOf(spec, loadunit) };
       const done = new Set(organized.filter((o) => o.loadunit === dataset && o.status === 'committed').map((o) => o.timelabel));
-      datasets.set(dataset, { ...source, name: dataset, done });
+      const failed = failures([
+        ...collected.filter((b) => b.loadunit === loadunit).map((b) => ({ ...b, what: `the collect of ${dataset}` })),
+        ...organized.filter((o) => o.loadunit === dataset).map((o) => ({ ...o, what: `the load of ${dataset}` })),
+      ]);
+      datasets.set(dataset, { ...source, name: dataset, done, failed });
       for (const batch of committed.filter((b) => b.loadunit === loadunit && !done.has(b.timelabel))) {
         // A merge applies batches in order: a later one waits while an earlier one cannot load.
         if (!(await claim(services, runId, dataset, batch.timelabel))) break;
         const outcome = await settle(services, runId, 'load', dataset, batch.timelabel, async () => {
           const r = await loadBatch({
-            client, dialect: 'postgres', s3: services.s3, bucket: services.bucket, manifestKey: batch.manifestKey!,
+            client, dialect: warehouse.dialect, copy: warehouse.copy, s3: services.s3, bucket: services.bucket, manifestKey: batch.manifestKey!,
             target: { schema: spec.slice, table: loadunit }, mode: source.mode, keys: source.keys, faults: services.faults,
           });
           return { rows: r.rows, manifestKey: batch.manifestKey! };
         });
         record(outcome);
-        if (outcome.status === 'failed') break;
+        if (outcome.status === 'failed') {
+          failed.set(batch.timelabel, `the load of ${dataset} @ ${batch.timelabel} failed: ${outcome.error?.message}`);
+          break;
+        }
         done.add(batch.timelabel);
       }
     }
@@ -156,9 +182,9 @@ async function loadAll(input: OrganizeInput, client: pg.Client, record: (o: Orga
   return datasets;
 }
 
-/** The view's periods that any finished input period overlaps, oldest first. */
-function candidatePeriods(schedule: Schedule, inputs: InputProgress[]): string[] {
-  const all = inputs.flatMap((i) => [...i.done].map((tl) => ({ tl, schedule: i.schedule })));
+/** The view's periods that any finished or failed input period overlaps, oldest first. */
+function candidatePeriods(schedule: Schedule, inputs: Progress[]): string[] {
+  const all = inputs.flatMap((i) => [...i.done, ...i.failed.keys()].map((tl) => ({ tl, schedule: i.schedule })));
   if (all.length === 0) return [];
   const first = all.reduce((a, b) => (a.tl < b.tl ? a : b));
   const last = all.reduce((a, b) => (a.tl > b.tl ? a : b));
@@ -171,26 +197,45 @@ function candidatePeriods(schedule: Schedule, inputs: InputProgress[]): string[]
 async function refreshAll(
   input: OrganizeInput,
   client: pg.Client,
-  datasets: Map<string, DatasetSource & InputProgress>,
+  datasets: Map<string, DatasetSource & Progress>,
   record: (o: OrganizeOutcome) => void,
 ): Promise<void> {
-  const { services, flow, runId } = input;
+  const { services, views, warehouse, runId } = input;
   const organized = await services.metadata.listBatches(ORGANIZE_SLICE);
-  const refreshed = new Map<string, InputProgress>();
-  for (const view of flow.views) {
-    const done = new Set(organized.filter((o) => o.loadunit === view.name && o.status === 'committed').map((o) => o.timelabel));
-    refreshed.set(view.name, { name: view.name, schedule: view.header.refresh, done });
-    const inputs: InputProgress[] = view.inputs.map(
-      (i) => refreshed.get(i.relation) ?? datasets.get(i.relation) ?? { name: i.relation, schedule: view.header.refresh, done: new Set<string>() },
+  const refreshed = new Map<string, Progress>();
+  for (const view of views) {
+    const own = new Map(organized.filter((o) => o.loadunit === view.name).map((o) => [o.timelabel, o]));
+    const done = new Set([...own.values()].filter((o) => o.status === 'committed').map((o) => o.timelabel));
+    // An upstream mark already carries the root cause; it is passed on as it is.
+    const failed = new Map(
+      [...own.values()]
+        .filter((o) => o.status === 'failed')
+        .map((o) => [o.timelabel, o.error?.code === UPSTREAM_FAILED ? o.error.message : `the refresh of ${view.name} @ ${o.timelabel} failed: ${o.error?.message}`]),
+    );
+    refreshed.set(view.name, { name: view.name, schedule: view.header.refresh, done, failed });
+    const inputs: Progress[] = view.inputs.map(
+      (i) => refreshed.get(i.relation) ?? datasets.get(i.relation) ?? { name: i.relation, schedule: view.header.refresh, done: new Set<string>(), failed: new Map() },
     );
     for (const timelabel of candidatePeriods(view.header.refresh, inputs)) {
-      if (done.has(timelabel) || !readiness(view.header.refresh, timelabel, inputs).ready) continue;
+      if (done.has(timelabel)) continue;
+      const ready = readiness(view.header.refresh, timelabel, inputs);
+      if (!ready.ready) {
+        const cause = ready.waitingFor.map((w) => inputs.find((i) => i.name === w.input)!.failed.get(w.timelabel)).find((c) => c !== undefined);
+        if (cause === undefined) continue;
+        // Marked failed once, naming the first cause, rather than left waiting in silence; a
+        // period already failed keeps its record until it refreshes.
+        if (own.get(timelabel)?.status === 'failed') continue;
+        failed.set(timelabel, cause);
+        if (!(await claim(services, runId, view.name, timelabel))) continue;
+        record(await settle(services, runId, 'refresh', view.name, timelabel, async () => ({ rows: 0, manifestKey: view.file, failed: { code: UPSTREAM_FAILED, message: cause } })));
+        continue;
+      }
       const inEffect = await input.versionOf(view, timelabel);
       if (inEffect === undefined) continue;
       if (!(await claim(services, runId, view.name, timelabel))) continue;
       const { version } = inEffect;
       const outcome = await settle(services, runId, 'refresh', view.name, timelabel, async () => {
-        const r = await refreshView({ client, dialect: 'postgres', view: inEffect.view, timelabel, version, runId, faults: services.faults });
+        const r = await refreshView({ client, dialect: warehouse.dialect, view: inEffect.view, timelabel, version, runId, faults: services.faults });
         const failedChecks = r.checks.filter((c) => !c.passed);
         if (r.status === 'check-failed') {
           await emit(services, {
@@ -204,6 +249,7 @@ async function refreshAll(
       });
       record(outcome);
       if (outcome.status === 'refreshed') done.add(timelabel);
+      else failed.set(timelabel, `the refresh of ${view.name} @ ${timelabel} failed: ${outcome.error?.message}`);
     }
   }
 }

@@ -2,8 +2,9 @@
  * The manifest Redshift's `COPY ... MANIFEST` reads: a list of S3 URLs, each
  * mandatory (a missing part fails the COPY instead of loading less), each
  * with its byte length, which Redshift requires for Parquet. Built from
- * Reef's batch manifest and written beside it, so the COPY loads exactly the
- * parts the batch committed, never a listing of the prefix.
+ * Reef's batch manifest and written under the organize slice's own prefix
+ * (layout.ts), so the COPY loads exactly the parts the batch committed, never
+ * a listing of the prefix.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BatchManifest } from '../../../shared/lake/manifest.ts';
@@ -18,7 +19,7 @@ export function redshiftManifest(manifest: BatchManifest, bucket: string): Redsh
   return { entries: manifest.files.map((f) => ({ url: `s3://${bucket}/${f.key}`, mandatory: true, meta: { content_length: f.bytes } })) };
 }
 
-/** Where the batch's Redshift manifest lives: beside `_manifest.json`. */
+/** Where the batch's Redshift manifest lives: under the organize prefix, by the batch's own key. */
 export function redshiftManifestKeyFor(manifest: BatchManifest): string {
   return redshiftManifestKey(manifest.slice, manifest.loadunit, manifest.timelabel);
 }

@@ -11,7 +11,7 @@ import type { ViewCheck, ViewSpec } from '../../../shared/views/types.ts';
 import {
   addViewColumnSql, checkSql, computeViewRowsSql, countViewRowsSql, createRefreshMarkersSql, createSchemaSql, createViewTableSql, dropViewRowsSql,
   duplicateKeysSql, existingColumnsSql, lockTableSql, nullKeysSql, pinRefreshSessionSql, refreshMarkerCheckSql, refreshMarkerInsertSql, viewApplySql,
-  VIEW_ROWS_TABLE, type MergeStrategy, type TableRef, type ViewColumn,
+  VIEW_ROWS_TABLE, type DialectName, type MergeStrategy, type TableRef, type ViewColumn,
 } from './dialect.ts';
 import { describeView } from './view-signature.ts';
 import { singleStatement, userSqlError } from './view-sql.ts';
@@ -21,8 +21,11 @@ import type { Faults } from '../../../shared/runtime/services.ts';
 
 export interface RefreshViewInput {
   client: pg.ClientBase;
-  /** The Redshift sequence is the same dialect SQL; this function runs the local stand-in. */
-  dialect: 'postgres';
+  /**
+   * Every statement comes from the dialect module. Nothing here relies on a
+   * savepoint (Redshift has none): any failure rolls the whole refresh back.
+   */
+  dialect: DialectName;
   view: ViewSpec;
   /** The view's own period being refreshed. */
   timelabel: string;
@@ -104,7 +107,7 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
     // the view's SQL runs, so a refreshed timelabel stays a no-op even if its inputs broke since.
     let signature: ViewColumn[] | undefined;
     faults?.hit('refresh.step', ++n);
-    if ((await columnsOf(client, target)).length === 0) {
+    if ((await columnsOf(client, dialect, target)).length === 0) {
       doing = `describing ${view.name}`;
       faults?.hit('refresh.step', ++n);
       signature = (await describeView(client, dialect, view)).columns;
@@ -127,7 +130,7 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
     const names = signature.map((c) => c.name);
     requireOutputs(view, names);
     faults?.hit('refresh.step', ++n);
-    const existing = new Set(await columnsOf(client, target));
+    const existing = new Set(await columnsOf(client, dialect, target));
     for (const c of signature.filter((s) => !existing.has(s.name))) {
       await run(`adding column ${c.name} to ${view.name}`, addViewColumnSql(dialect, target, c));
       result.addedColumns.push(c.name);
@@ -142,7 +145,7 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
       throw userSqlError(e, { file: view.file, startLine: view.bodyStartLine, text: body, what: `view ${view.name}` }, compute, doing);
     }
     const rows = Number((await run<{ n: string }>('counting the rows', countViewRowsSql(dialect))).rows[0].n);
-    if (view.header.mode === 'merge') await requireUsableKeys(view, run);
+    if (view.header.mode === 'merge') await requireUsableKeys(dialect, view, run);
     for (const sql of viewApplySql(dialect, { target, columns: names, mode: view.header.mode, keys: view.header.keys, strategy: input.strategy })) {
       await run(`writing the rows into ${view.name}`, sql);
     }
@@ -150,7 +153,7 @@ export async function refreshView(input: RefreshViewInput): Promise<RefreshResul
     const checks: CheckResult[] = [];
     for (const check of view.header.checks) {
       faults?.hit('refresh.step', ++n);
-      checks.push(await runCheck(client, view, target, check, (what) => (doing = what)));
+      checks.push(await runCheck(client, dialect, view, target, check, (what) => (doing = what)));
     }
     if (checks.some((c) => !c.passed)) {
       faults?.hit('refresh.step', ++n);
@@ -179,8 +182,8 @@ export function viewTable(view: ViewSpec): TableRef {
   return { schema: view.name.slice(0, dot), table: view.name.slice(dot + 1) };
 }
 
-async function columnsOf(client: pg.ClientBase, target: TableRef): Promise<string[]> {
-  const r = await client.query<{ column_name: string }>(existingColumnsSql('postgres'), [target.schema, target.table]);
+async function columnsOf(client: pg.ClientBase, dialect: DialectName, target: TableRef): Promise<string[]> {
+  const r = await client.query<{ column_name: string }>(existingColumnsSql(dialect), [target.schema, target.table]);
   return r.rows.map((row) => row.column_name);
 }
 
@@ -206,14 +209,14 @@ function requireOutputs(view: ViewSpec, outputs: string[]): void {
 }
 
 /** A merge needs each key once and never NULL among the computed rows, or rows would be lost or picked at random. */
-async function requireUsableKeys(view: ViewSpec, run: (what: string, sql: string) => Promise<pg.QueryResult>): Promise<void> {
+async function requireUsableKeys(dialect: DialectName, view: ViewSpec, run: (what: string, sql: string) => Promise<pg.QueryResult>): Promise<void> {
   const keys = view.header.keys;
   const where = `${view.file}:${view.header.tagLines.keys ?? view.bodyStartLine}: @keys`;
-  const nulls = await run('checking the keys for NULL', nullKeysSql('postgres', keys, VIEW_ROWS_TABLE));
+  const nulls = await run('checking the keys for NULL', nullKeysSql(dialect, keys, VIEW_ROWS_TABLE));
   if (nulls.rows.length > 0) {
     throw new TerminalError('config', `${where}: view ${view.name} yields a row whose key (${keys.join(', ')}) holds NULL; expected every key column to have a value`, { code: 'config.view-keys' });
   }
-  const dups = await run('checking the keys for duplicates', duplicateKeysSql('postgres', keys, VIEW_ROWS_TABLE));
+  const dups = await run('checking the keys for duplicates', duplicateKeysSql(dialect, keys, VIEW_ROWS_TABLE));
   if (dups.rows.length > 0) {
     const row = dups.rows[0] as { key: unknown; n: unknown };
     throw new TerminalError(
@@ -224,13 +227,13 @@ async function requireUsableKeys(view: ViewSpec, run: (what: string, sql: string
   }
 }
 
-async function runCheck(client: pg.ClientBase, view: ViewSpec, target: TableRef, check: ViewCheck, doing: (what: string) => void): Promise<CheckResult> {
+async function runCheck(client: pg.ClientBase, dialect: DialectName, view: ViewSpec, target: TableRef, check: ViewCheck, doing: (what: string) => void): Promise<CheckResult> {
   const label = checkLabel(check);
   doing(`running @check ${label} of ${view.name}`);
   const base = { check: label, kind: check.kind, line: check.line };
   if (check.kind === 'sql') {
     const text = await singleStatement(check.sql);
-    const sent = checkSql('postgres', target, { kind: 'sql', sql: text });
+    const sent = checkSql(dialect, target, { kind: 'sql', sql: text });
     let failing: number;
     try {
       failing = Number((await client.query<{ failing: string }>(sent.sql)).rows[0].failing);
@@ -239,7 +242,7 @@ async function runCheck(client: pg.ClientBase, view: ViewSpec, target: TableRef,
     }
     return { ...base, passed: failing === 0, failingRows: failing, message: failing === 0 ? 'returned no rows' : `returned ${failing} failing rows, expected none` };
   }
-  const sent = checkSql('postgres', target, check);
+  const sent = checkSql(dialect, target, check);
   let count: number;
   try {
     count = Number((await client.query<{ failing: string }>(sent.sql)).rows[0].failing);

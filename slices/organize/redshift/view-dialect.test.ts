@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { isReefError } from '../../../shared/errors.ts';
 import {
   addViewColumnSql, checkSql, computeViewRowsSql, createRefreshMarkersSql, createViewTableSql, describeViewSql, formatTypesSql, refreshMarkerCheckSql,
-  refreshMarkerInsertSql, viewApplySql,
+  refreshMarkerInsertSql, viewApplySql, deleteRefreshMarkersSql,
 } from './dialect.ts';
 
 const LTV = { schema: 'analytics', table: 'customer_ltv' };
@@ -101,6 +101,10 @@ test('refresh markers: their own table, keyed by view, timelabel and version; ho
     `INSERT INTO "reef"."refresh_markers" ("view", "timelabel", "version", "rows", "run_id", "refreshed_at") VALUES ('analytics.x''; DROP TABLE y; --', '20260305080000', 3, 42, 'run-1', SYSDATE)`,
   );
   assert.throws(() => refreshMarkerCheckSql('redshift', { ...m, version: 1.5 }), (e: unknown) => isReefError(e) && e.code === 'internal.view-version');
+  assert.equal(
+    deleteRefreshMarkersSql('redshift', m.view, ['20260305080000', '20260305090000']),
+    `DELETE FROM "reef"."refresh_markers" WHERE "view" = 'analytics.x''; DROP TABLE y; --' AND "timelabel" IN ('20260305080000', '20260305090000')`,
+  );
 });
 
 test('hostile view and column names are quoted', () => {

@@ -1,0 +1,46 @@
+/**
+ * The contract between a harness slice type and the pass that drives it. A
+ * harness slice publishes one dataset (a collected table `<source>.<table>`
+ * or a view `<schema>.<name>`) somewhere outside the warehouse, once per
+ * timelabel the dataset finished (a committed load or refresh whose checks
+ * passed), in timelabel order. The pass claims a record per (publication,
+ * timelabel) in the metadata like every other step, so a publish must be
+ * idempotent: a retry of a timelabel already published is a no-op.
+ */
+import type pg from 'pg';
+import type { Services } from '../runtime/services.ts';
+
+/** Warehouse dialects a harness may read from: Redshift in AWS, PostgreSQL as the local stand-in. */
+export type WarehouseDialectName = 'redshift' | 'postgres';
+
+export interface PublishInput<Config = unknown> {
+  services: Services;
+  /** The harness slice's name (its file `publications/<slice>.yaml`). */
+  slice: string;
+  config: Config;
+  /** The dataset published, as `HarnessDefinition.dataset(config)` named it. */
+  dataset: string;
+  timelabel: string;
+  /** Owner token of this pass, for markers and logs. */
+  runId: string;
+  /** A connected warehouse client the dataset is read through, and its dialect. */
+  warehouse: { client: pg.ClientBase; dialect: WarehouseDialectName };
+  /** The dataset's key columns, when it has any (a view's `@keys`, a collected table's keys). */
+  keys?: string[];
+}
+
+export interface PublishResult {
+  status: 'published' | 'already-published';
+  /** Rows written or sent for this timelabel. */
+  rows: number;
+  /** Small JSON for the data event (target, batches sent...). Never data. */
+  detail?: Record<string, unknown>;
+}
+
+/** What a harness slice type adds to its SliceDefinition. */
+export interface HarnessDefinition<Config = unknown> {
+  /** The dataset a config publishes. */
+  dataset(config: Config): string;
+  /** Loaded lazily, like SliceDefinition.runtime, so the CDK app never imports drivers. */
+  publisher(): Promise<{ publish(input: PublishInput<Config>): Promise<PublishResult> }>;
+}
