@@ -46,6 +46,7 @@ function flowWith(warehouse: NonNullable<Flow['installation']['warehouse']>): Fl
     dir: '/nowhere/acme-flow',
     installation: { name: 'acme', local: { databases: [] }, warehouse },
     sources: [source('shop'), source('shop-eu'), source('warehouse-eu')],
+    publications: [],
     views: [],
   };
 }

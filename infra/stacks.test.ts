@@ -66,6 +66,7 @@ const FLOW: Flow = {
       },
     },
   ],
+  publications: [],
   views: [],
 };
 

@@ -5,6 +5,8 @@
 import type { SliceDefinition } from '../shared/slice.ts';
 import { collectPostgres } from './collect/postgres/definition.ts';
 import { organizeRedshift } from './organize/redshift/definition.ts';
+import { harnessPostgres } from './harness/postgres/definition.ts';
+import { harnessWebhook } from './harness/webhook/definition.ts';
 
 // Each definition is checked against SliceDefinition<ItsConfig> where it is
 // declared (`satisfies`); here they are held with their config type erased,
@@ -12,6 +14,8 @@ import { organizeRedshift } from './organize/redshift/definition.ts';
 export const sliceTypes: readonly SliceDefinition<unknown>[] = [
   collectPostgres,
   organizeRedshift,
+  harnessPostgres,
+  harnessWebhook,
 ].map((d) => d as unknown as SliceDefinition<unknown>);
 
 export function findSliceType(type: string): SliceDefinition<unknown> | undefined {

@@ -43,6 +43,10 @@ export function register(program: Command): void {
             done++;
             bar.note(`${o.status.padEnd(9)} ${o.kind === 'load' ? 'load of' : 'view'} ${o.dataset} @ ${o.timelabel}: ${formatCount(o.rows)} rows${o.error ? ` (${o.error.message})` : ''}`);
           },
+          onPublish: (p) => {
+            done++;
+            bar.note(`${p.status.padEnd(9)} publish ${p.publication} (${p.dataset}) @ ${p.timelabel}: ${formatCount(p.rows)} rows${p.error ? ` (${p.error.message})` : ''}`);
+          },
           onBatch: (b) => {
             done++;
             bar.note(`${b.status.padEnd(9)} ${b.dataset} @ ${b.timelabel}: ${formatCount(b.rows)} rows in ${b.files} file(s)${b.error ? ` (${b.error.message})` : ''}`);
@@ -60,7 +64,12 @@ export function register(program: Command): void {
             for (const o of report.organized) org.push([o.dataset, o.timelabel, o.kind, o.status, formatCount(o.rows)]);
             process.stdout.write('\n' + table(org) + '\n');
           }
-          for (const b of [...report.batches, ...report.organized].filter((x) => x.error)) process.stdout.write(`\n${b.dataset} @ ${b.timelabel}: ${b.error!.message}`);
+          if (report.published.length > 0) {
+            const pub = [['publication', 'dataset', 'timelabel', 'status', 'rows']];
+            for (const p of report.published) pub.push([p.publication, p.dataset, p.timelabel, p.status, formatCount(p.rows)]);
+            process.stdout.write('\n' + table(pub) + '\n');
+          }
+          for (const b of [...report.batches, ...report.organized, ...report.published].filter((x) => x.error)) process.stdout.write(`\n${b.dataset} @ ${b.timelabel}: ${b.error!.message}`);
           process.stdout.write(`\nThe data landed in s3://${report.bucket}/<slice>/<table>/timelabel=<T>/ as part-NNNNN.parquet files with a _manifest.json.\n`);
           const sample = report.batches.find((b) => b.status !== 'failed' && b.files > 0);
           if (sample?.manifestKey) {

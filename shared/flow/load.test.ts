@@ -72,7 +72,7 @@ async function problems(dir: string): Promise<string[]> {
   assert.fail('the flow loaded, but it should have been refused');
 }
 
-test('examples/shop loads into a Flow with its installation, its warehouse and its one source', async () => {
+test('examples/shop loads into a Flow with its installation, its warehouse, its one source and its publication', async () => {
   const flow = await loadFlow(shopDir);
   assert.equal(flow.dir, shopDir);
   assert.deepEqual(flow.installation, {
@@ -83,9 +83,11 @@ test('examples/shop loads into a Flow with its installation, its warehouse and i
       databases: [
         { secret: 'shop-source', database: 'shop', generator: 'generator.ts' },
         { secret: 'shop-warehouse', database: 'warehouse' },
+        { secret: 'shop-app', database: 'app' },
       ],
     },
   });
+  assert.deepEqual(flow.publications.map((p) => [p.slice, p.type]), [['customer-scores', 'harness/postgres']]);
   assert.equal(flow.sources.length, 1);
   const [shop] = flow.sources;
   assert.equal(shop.slice, 'shop');
@@ -295,7 +297,7 @@ test('reef.yaml warehouse: createServerless needs a VPC with three subnets in th
 
 test('a source may not be named after the organize slice, whose metadata and lake prefix it would share', async () => {
   assert.deepEqual(await problems(writeFlow({ 'reef.yaml': REEF_YAML, 'sources/warehouse.yaml': SOURCE })), [
-    'sources/warehouse.yaml: slice name: found "warehouse", which names the organize slice\'s metadata and lake prefix; expected another name for a source (rename the file)',
+    'sources/warehouse.yaml: slice name: found "warehouse", which names the organize slice\'s metadata and lake prefix; expected another name (rename the file)',
   ]);
 });
 
@@ -354,4 +356,23 @@ test('validateSliceConfig refuses an unknown type and lists the known ones', () 
     code: 'config.invalid',
     message: `slice x: type: found "collect/oracle", expected one of the slice types ${sliceTypes.map((d) => d.type).join(', ')}`,
   });
+});
+
+test('publications: each is loaded with its type; a dataset no source or view produces, a collect type, or a name taken by a source is refused', async () => {
+  const publication = (dataset: string) => `type: harness/postgres\ndataset: ${dataset}\nconnection:\n  secret: app\ntarget:\n  table: scores\nmode: replace\n`;
+  const flow = await loadFlow(writeFlow({ 'reef.yaml': REEF_YAML, 'sources/shop.yaml': SOURCE, 'publications/scores.yaml': publication('shop.products') }));
+  assert.deepEqual(flow.publications.map((p) => [p.slice, p.type, p.file]), [['scores', 'harness/postgres', 'publications/scores.yaml']]);
+
+  assert.deepEqual(
+    await problems(writeFlow({ 'reef.yaml': REEF_YAML, 'sources/shop.yaml': SOURCE, 'publications/copy.yaml': SOURCE, 'publications/shop.yaml': publication('shop.products') })),
+    [
+      `publications/copy.yaml:${lineOf(SOURCE, 'type:')}: type: found "collect/postgres" (a collect slice type, which does not belong in publications/), expected one of the harness slice types harness/postgres, harness/webhook`,
+      'publications/shop.yaml: slice name: found "shop" again (also sources/shop.yaml), expected one file per slice',
+    ],
+  );
+  // Datasets are checked once every file is valid, against what the sources and views produce.
+  const bad = publication('shop.prodcts');
+  assert.deepEqual(await problems(writeFlow({ 'reef.yaml': REEF_YAML, 'sources/shop.yaml': SOURCE, 'publications/scores.yaml': bad })), [
+    `publications/scores.yaml:${lineOf(bad, 'dataset:')}: dataset: found "shop.prodcts", which no source collects and no view defines; expected one of shop.customers, shop.products (did you mean "shop.products"?)`,
+  ]);
 });

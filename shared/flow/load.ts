@@ -1,7 +1,9 @@
 /**
- * Loads a flow project from disk: `reef.yaml` and `sources/*.yaml`, each
+ * Loads a flow project from disk: `reef.yaml`, `sources/*.yaml` and
+ * `publications/*.yaml`, each
  * checked against its JSON Schema and a few rules a schema cannot express,
- * then `views/` through the view compiler.
+ * then `views/` through the view compiler, and last whether each publication
+ * names a dataset the flow produces.
  *
  * A user fixing a flow wants every problem in one go, not one per run, so
  * nothing here stops at the first problem: all of them are collected, each
@@ -28,6 +30,13 @@ export { FlowConfigError, formatProblem, type FlowProblem } from './problems.ts'
 
 export const INSTALLATION_FILE = 'reef.yaml';
 export const SOURCES_DIR = 'sources';
+export const PUBLICATIONS_DIR = 'publications';
+
+/** Each folder of slice files and the one kind of slice it holds. */
+const SLICE_FOLDERS = [
+  { dir: SOURCES_DIR, kind: 'collect' },
+  { dir: PUBLICATIONS_DIR, kind: 'harness' },
+] as const;
 
 /** The slice name becomes part of stack names, S3 prefixes and DynamoDB keys, so it is kept short and plain. */
 export const SLICE_NAME_PATTERN = /^[a-z][a-z0-9-]{1,30}$/;
@@ -445,8 +454,14 @@ async function loadInstallation(dir: string, problems: FlowProblem[]): Promise<F
   return found.length === 0 ? withInstallationDefaults(loaded.value) : undefined;
 }
 
-async function loadSource(dir: string, entry: string, problems: FlowProblem[]): Promise<SliceSpec | undefined> {
-  const file = `${SOURCES_DIR}/${entry}`;
+interface LoadedSlice {
+  spec: SliceSpec;
+  /** The line of a field of the file, for problems found after loading. */
+  lineOf(path: PathSegment[]): number | undefined;
+}
+
+async function loadSliceFile(dir: string, folder: (typeof SLICE_FOLDERS)[number], entry: string, problems: FlowProblem[]): Promise<LoadedSlice | undefined> {
+  const file = `${folder.dir}/${entry}`;
   const slice = basename(entry, extname(entry));
   const before = problems.length;
   if (!SLICE_NAME_PATTERN.test(slice)) {
@@ -460,7 +475,7 @@ async function loadSource(dir: string, entry: string, problems: FlowProblem[]): 
   if (slice === ORGANIZE_SLICE) {
     problems.push({
       file,
-      message: `slice name: found "${slice}", which names the organize slice's metadata and lake prefix; expected another name for a source (rename the file)`,
+      message: `slice name: found "${slice}", which names the organize slice's metadata and lake prefix; expected another name (rename the file)`,
     });
   }
   const loaded = parseYaml(file, await readFile(join(dir, file), 'utf8'), problems);
@@ -473,18 +488,18 @@ async function loadSource(dir: string, entry: string, problems: FlowProblem[]): 
   }
   const type = config.type;
   const def = typeof type === 'string' ? findSliceType(type) : undefined;
-  if (def === undefined || def.kind !== 'collect') {
-    const why = def === undefined ? '' : ` (${/^[aeiou]/.test(def.kind) ? 'an' : 'a'} ${def.kind} slice type, which does not belong in ${SOURCES_DIR}/)`;
+  if (def === undefined || def.kind !== folder.kind) {
+    const why = def === undefined ? '' : ` (${/^[aeiou]/.test(def.kind) ? 'an' : 'a'} ${def.kind} slice type, which does not belong in ${folder.dir}/)`;
     problems.push({
       file,
       line: locate(['type']),
-      message: `type: found ${foundText(type)}${why}, expected one of the collect slice types ${knownTypes('collect')}`,
+      message: `type: found ${foundText(type)}${why}, expected one of the ${folder.kind} slice types ${knownTypes(folder.kind)}`,
     });
     return undefined;
   }
   place(problems, file, locate, sliceConfigProblems(def, config));
   if (problems.length > before) return undefined;
-  return { slice, type: def.type, file, config };
+  return { spec: { slice, type: def.type, file, config }, lineOf: (path) => locate(path) };
 }
 
 /**
@@ -501,36 +516,52 @@ export async function loadFlow(dir: string): Promise<Flow> {
   const problems: FlowProblem[] = [];
   const installation = await loadInstallation(root, problems);
 
-  const sourcesDir = join(root, SOURCES_DIR);
-  const entries =
-    (await exists(sourcesDir)) === 'dir'
-      ? (await readdir(sourcesDir, { withFileTypes: true }))
-          .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-          .map((e) => e.name)
-          .sort()
-      : [];
-  const sources: SliceSpec[] = [];
+  // Slice names are unique across folders: each is a metadata partition, a lake prefix and a stack.
   const fileOfSlice = new Map<string, string>();
-  for (const entry of entries) {
-    const slice = basename(entry, extname(entry));
-    const other = fileOfSlice.get(slice);
-    if (other !== undefined) {
-      problems.push({
-        file: `${SOURCES_DIR}/${entry}`,
-        message: `slice name: found "${slice}" again (also ${other}), expected one file per slice`,
-      });
-      continue;
+  const loaded = new Map<string, LoadedSlice[]>();
+  for (const folder of SLICE_FOLDERS) {
+    const folderPath = join(root, folder.dir);
+    const entries =
+      (await exists(folderPath)) === 'dir'
+        ? (await readdir(folderPath, { withFileTypes: true }))
+            .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+            .map((e) => e.name)
+            .sort()
+        : [];
+    const specs: LoadedSlice[] = [];
+    for (const entry of entries) {
+      const slice = basename(entry, extname(entry));
+      const other = fileOfSlice.get(slice);
+      if (other !== undefined) {
+        problems.push({ file: `${folder.dir}/${entry}`, message: `slice name: found "${slice}" again (also ${other}), expected one file per slice` });
+        continue;
+      }
+      fileOfSlice.set(slice, `${folder.dir}/${entry}`);
+      const one = await loadSliceFile(root, folder, entry, problems);
+      if (one !== undefined) specs.push(one);
     }
-    fileOfSlice.set(slice, `${SOURCES_DIR}/${entry}`);
-    const spec = await loadSource(root, entry, problems);
-    if (spec !== undefined) sources.push(spec);
+    loaded.set(folder.dir, specs.sort((x, y) => (x.spec.slice < y.spec.slice ? -1 : x.spec.slice > y.spec.slice ? 1 : 0)));
   }
 
   if (problems.length > 0 || installation === undefined) throw new FlowConfigError(sortProblems(problems));
-  sources.sort((a, b) => (a.slice < b.slice ? -1 : a.slice > b.slice ? 1 : 0));
+  const sources = loaded.get(SOURCES_DIR)!.map((l) => l.spec);
   // Views are checked against the datasets the sources produce, so only once the sources are valid.
-  const { views } = await compileViews(root, ...knownDatasets(sources));
-  return { dir: root, installation, sources, views };
+  const [datasets, runTime] = knownDatasets(sources);
+  const { views } = await compileViews(root, datasets, runTime);
+  const publications = loaded.get(PUBLICATIONS_DIR)!;
+  const known = [...datasets, ...views.map((v) => v.name)];
+  for (const { spec, lineOf } of publications) {
+    const dataset = findSliceType(spec.type)!.harness!.dataset(spec.config);
+    if (known.includes(dataset) || runTime.has(dataset.split('.')[0])) continue;
+    const near = closest(dataset, known);
+    problems.push({
+      file: spec.file,
+      line: lineOf(['dataset']),
+      message: `dataset: found "${dataset}", which no source collects and no view defines; expected one of ${known.join(', ') || '(none)'}${near ? ` (did you mean "${near}"?)` : ''}`,
+    });
+  }
+  if (problems.length > 0) throw new FlowConfigError(sortProblems(problems));
+  return { dir: root, installation, sources, publications: publications.map((l) => l.spec), views };
 }
 
 /** The datasets the sources produce, and the slices that also produce some known only at run time. */

@@ -56,6 +56,8 @@ export interface Flow {
   dir: string;
   installation: InstallationSpec;
   sources: SliceSpec[];
+  /** Harness slices, from `publications/*.yaml`: each publishes one collected table or view. */
+  publications: SliceSpec[];
   /** Every view of `views/`, each after the views it reads (empty without a views/ folder). */
   views: ViewSpec[];
 }

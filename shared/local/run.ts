@@ -20,6 +20,9 @@ import type { LocalRuntime } from './runtime.ts';
 import { randomUUID } from 'node:crypto';
 import { organize, ORGANIZE_SLICE, type OrganizeOutcome } from '../../slices/organize/redshift/organizer.ts';
 import { runLocalStateMachine } from './step-functions.ts';
+import { publishAll, type PublishOutcome } from '../harness/pass.ts';
+import { connectWarehouse } from '../../slices/organize/redshift/warehouse.ts';
+import type { Flow } from '../flow/types.ts';
 import { organizeSetupOfFlow } from '../../slices/organize/redshift/setup.ts';
 
 export interface RunRequest {
@@ -31,6 +34,7 @@ export interface RunRequest {
   retryIntervalMs?: number;
   onBatch?: (outcome: BatchOutcome) => void;
   onOrganize?: (outcome: OrganizeOutcome) => void;
+  onPublish?: (outcome: PublishOutcome) => void;
 }
 
 export interface RunReport {
@@ -40,6 +44,8 @@ export interface RunReport {
   batches: BatchOutcome[];
   /** Loads into the warehouse and view refreshes, in the order they ran. */
   organized: OrganizeOutcome[];
+  /** Publications of finished timelabels, in the order they ran. */
+  published: PublishOutcome[];
   failed: number;
   /** The update set this run applied itself: the installation had never applied one (a fresh flow). */
   applied?: string;
@@ -115,6 +121,7 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
   const all = [...new Set(plans.flatMap((p) => p.timelabels))].sort();
   const batches: BatchOutcome[] = [];
   const organized: OrganizeOutcome[] = [];
+  const published: PublishOutcome[] = [];
   for (const timelabel of all) {
     await runtime.tickGenerators(timelabel);
     for (const { spec, timelabels } of plans) {
@@ -133,9 +140,10 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
     }
     // What became complete with this timelabel is loaded and refreshed before the next one is collected.
     organized.push(...(await organizePass(runtime, request.onOrganize)));
+    published.push(...(await publishPass(runtime, request.onPublish)));
   }
-  const failed = batches.filter((b) => b.status === 'failed').length + organized.filter((o) => o.status === 'failed').length;
-  const report: RunReport = { installation: flow.installation.name, bucket: services.bucket, timelabels: all, batches, organized, failed };
+  const failed = [...batches, ...organized, ...published].filter((x) => x.status === 'failed').length;
+  const report: RunReport = { installation: flow.installation.name, bucket: services.bucket, timelabels: all, batches, organized, published, failed };
   if (applied !== undefined) report.applied = applied;
   return report;
 }
@@ -145,6 +153,31 @@ export async function organizePass(runtime: LocalRuntime, onOutcome?: (o: Organi
   const setup = organizeSetupOfFlow(runtime.flow);
   if (setup === undefined) return [];
   return organize({ services: runtime.services, ...setup, runId: randomUUID(), versionOf: versionResolver(runtime), onOutcome });
+}
+
+/** One harness pass: every publication publishes the timelabels its dataset finished since its last. */
+export async function publishPass(runtime: LocalRuntime, onOutcome?: (o: PublishOutcome) => void): Promise<PublishOutcome[]> {
+  const { flow, services } = runtime;
+  const setup = organizeSetupOfFlow(flow);
+  if (setup === undefined || flow.publications.length === 0) return [];
+  return publishAll({
+    services,
+    publications: flow.publications,
+    keysOf: (dataset) => datasetKeys(flow, dataset),
+    findType: findSliceType,
+    connect: async () => ({ client: await connectWarehouse(services, setup.warehouse), dialect: setup.warehouse.dialect }),
+    runId: randomUUID(),
+    onOutcome,
+  });
+}
+
+/** A view's `@keys`, or the keys a collected table is merged by. */
+function datasetKeys(flow: Flow, dataset: string): string[] | undefined {
+  const view = flow.views.find((v) => v.name === dataset);
+  if (view) return view.header.keys.length > 0 ? view.header.keys : undefined;
+  const dot = dataset.indexOf('.');
+  const spec = flow.sources.find((s) => s.slice === dataset.slice(0, dot));
+  return spec ? findSliceType(spec.type)?.loadOptions?.(spec.config, dataset.slice(dot + 1))?.keys : undefined;
 }
 
 /** The execution output nests outcomes per loadunit and per timelabel; anything that is an outcome is kept. */

@@ -7,7 +7,8 @@
  * (or `failed`) by the same conditional writes as a collect batch.
  */
 import type pg from 'pg';
-import { asReefError, TerminalError } from '../../../shared/errors.ts';
+import { TerminalError } from '../../../shared/errors.ts';
+import { claimStep, settleStep, type StepKind, type StepWork } from '../../../shared/orchestration/step-record.ts';
 import type { SliceSpec } from '../../../shared/flow/types.ts';
 import type { BatchRecord } from '../../../shared/metadata/types.ts';
 import { readiness, type InputProgress } from '../../../shared/orchestration/readiness.ts';
@@ -21,9 +22,6 @@ import { refreshView } from './refresh.ts';
 import { connectWarehouse, type WarehouseTarget } from './warehouse.ts';
 
 export { ORGANIZE_SLICE } from '../../../shared/slice.ts';
-
-/** A running load or refresh is held this long before another pass may take it over. */
-const LEASE_SECONDS = 15 * 60;
 
 /** A view period marked failed because a period it reads failed; the message names that root cause. */
 const UPSTREAM_FAILED = 'upstream.failed';
@@ -98,42 +96,19 @@ export async function organize(input: OrganizeInput): Promise<OrganizeOutcome[]>
   return outcomes;
 }
 
-/** Holds a record for this pass: undefined when it is done already or another live pass holds it. */
-async function claim(services: Services, runId: string, name: string, timelabel: string): Promise<BatchRecord | undefined> {
-  await services.metadata.createBatch({ slice: ORGANIZE_SLICE, loadunit: name, dataset: name, timelabel });
-  const started = await services.metadata.startBatch({ slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId, leaseSeconds: LEASE_SECONDS });
-  return started.outcome === 'started' ? started.batch : undefined;
+const KINDS: Record<OrganizeOutcome['kind'], StepKind> = {
+  load: { slice: ORGANIZE_SLICE, step: 'warehouse load', doneEvent: 'batch.loaded', failedEvent: 'load.failed' },
+  refresh: { slice: ORGANIZE_SLICE, step: 'view refresh', doneEvent: 'view.refreshed', failedEvent: 'refresh.failed' },
+};
+
+function claim(services: Services, runId: string, name: string, timelabel: string) {
+  return claimStep(services, KINDS.load, runId, name, timelabel);
 }
 
-async function settle(
-  services: Services,
-  runId: string,
-  kind: OrganizeOutcome['kind'],
-  name: string,
-  timelabel: string,
-  work: () => Promise<{ rows: number; manifestKey: string; version?: number; failed?: { code: string; message: string } }>,
-): Promise<OrganizeOutcome> {
-  const step = kind === 'load' ? 'warehouse load' : 'view refresh';
-  try {
-    const done = await work();
-    if (done.failed) {
-      await services.metadata.failBatch({ slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId, error: { name: 'Reef.Terminal', category: 'target', ...done.failed } });
-      await emit(services, { kind: 'data', type: `${kind === 'load' ? 'load' : 'refresh'}.failed`, slice: ORGANIZE_SLICE, dataset: name, timelabel, detail: { step, error: done.failed } });
-      return { kind, dataset: name, timelabel, status: 'failed', rows: 0, version: done.version, error: done.failed };
-    }
-    await services.metadata.commitBatch({
-      slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId,
-      figures: { rows: done.rows, files: 0, bytes: 0 }, manifestKey: done.manifestKey, schemaVersion: done.version ?? 0,
-    });
-    await emit(services, { kind: 'data', type: kind === 'load' ? 'batch.loaded' : 'view.refreshed', slice: ORGANIZE_SLICE, dataset: name, timelabel, detail: { step, rows: done.rows, version: done.version } });
-    return { kind, dataset: name, timelabel, status: kind === 'load' ? 'loaded' : 'refreshed', rows: done.rows, version: done.version };
-  } catch (e) {
-    const r = asReefError(e);
-    const error = { code: r.code, message: r.message };
-    await services.metadata.failBatch({ slice: ORGANIZE_SLICE, loadunit: name, timelabel, owner: runId, error: { name: r.name, category: r.category, ...error } });
-    await emit(services, { kind: 'data', type: `${kind === 'load' ? 'load' : 'refresh'}.failed`, slice: ORGANIZE_SLICE, dataset: name, timelabel, detail: { step, error } });
-    return { kind, dataset: name, timelabel, status: 'failed', rows: 0, error };
-  }
+async function settle(services: Services, runId: string, kind: OrganizeOutcome['kind'], name: string, timelabel: string, work: () => Promise<StepWork>): Promise<OrganizeOutcome> {
+  const r = await settleStep(services, KINDS[kind], runId, name, timelabel, work);
+  if (!r.ok) return { kind, dataset: name, timelabel, status: 'failed', rows: 0, version: r.version, error: r.error };
+  return { kind, dataset: name, timelabel, status: kind === 'load' ? 'loaded' : 'refreshed', rows: r.rows, version: r.version };
 }
 
 /** The timelabels whose latest record failed, each with what failed and why. */
