@@ -13,6 +13,7 @@ import { register as status } from './commands/status.ts';
 import { register as plan } from './commands/plan.ts';
 import { register as apply } from './commands/apply.ts';
 import { register as backfill } from './commands/backfill.ts';
+import { register as dev } from './commands/dev.ts';
 
 const program = new Command('reef')
   .description('Reef: collect, organize and publish your data inside your own AWS account.\nLocally, everything runs on the embedded default under <flow>/.reef/.')
@@ -20,7 +21,7 @@ const program = new Command('reef')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [describe, validate, run, status, plan, apply, backfill]) register(program);
+for (const register of [describe, validate, dev, run, status, plan, apply, backfill]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,8 +2,9 @@
  * The Lambda bundle really runs: the extraction's Parquet writer, including
  * its compression worker, which is started from function source text inside
  * the bundle; and every slice type's real handlers module, with the
- * WebAssembly SQL parser its view code loads from beside the bundle. Built
- * here exactly as the slice stacks build them.
+ * WebAssembly SQL parser its view code loads from beside the bundle, and for
+ * a harness type the publisher its definition imports lazily. Built here
+ * exactly as the slice stacks build them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,8 +16,9 @@ import { buildSync } from 'esbuild';
 import { queryParquet } from '../test/support/duckdb.ts';
 import { REPO } from '../test/support/flow.ts';
 import { COLLECT_TASKS } from '../shared/orchestration/contracts.ts';
+import { HARNESS_TASKS } from '../shared/orchestration/harness-contracts.ts';
 import { ORGANIZE_TASKS } from '../shared/orchestration/organize-contracts.ts';
-import type { SliceKind } from '../shared/slice.ts';
+import type { SliceDefinition, SliceKind } from '../shared/slice.ts';
 import { sliceTypes } from '../slices/registry.ts';
 import { bundleHandlersInto, handlersEntryOf, HANDLER_BUNDLE_OPTIONS } from './constructs/slice-functions.ts';
 
@@ -55,21 +57,43 @@ export async function write(): Promise<Uint8Array[]> {
 });
 
 /** The Lambda handler exports each slice kind's stack points its functions at. */
-const TASKS_OF: Partial<Record<SliceKind, Record<string, string>>> = { collect: COLLECT_TASKS, organize: ORGANIZE_TASKS };
+const TASKS_OF: Partial<Record<SliceKind, Record<string, string>>> = { collect: COLLECT_TASKS, organize: ORGANIZE_TASKS, harness: HARNESS_TASKS };
 
-test('every slice type\'s handlers bundle loads, exports one handler per Task, and parses SQL with the WebAssembly parser shipped beside it', async () => {
+/** Exported from the same bundle besides the handlers: the parser entry point and the registry, to reach a type's lazily imported parts. */
+const PROBES = ['singleStatement', 'findSliceType'];
+
+test('every slice type\'s handlers bundle loads, exports one handler per Task, parses SQL with the WebAssembly parser shipped beside it, and holds a harness type\'s publisher', async () => {
   for (const d of sliceTypes) {
     const dir = mkdtempSync(join(tmpdir(), 'reef-bundle-slice-'));
     const entry = join(dir, 'entry.ts');
     // The slice's own module, plus the parser entry point its view code uses, from inside the same bundle.
-    writeFileSync(entry, `export * from ${JSON.stringify(handlersEntryOf(d.type))};\nexport { singleStatement } from ${JSON.stringify(join(REPO, 'slices/organize/redshift/view-sql.ts'))};\n`);
+    writeFileSync(
+      entry,
+      `export * from ${JSON.stringify(handlersEntryOf(d.type))};\nexport { singleStatement } from ${JSON.stringify(join(REPO, 'slices/organize/redshift/view-sql.ts'))};\n` +
+        `export { findSliceType } from ${JSON.stringify(join(REPO, 'slices/registry.ts'))};\n`,
+    );
     const out = join(dir, 'out');
     bundleHandlersInto(entry, out);
-    const mod = (await import(pathToFileURL(join(out, 'index.mjs')).href)) as Record<string, unknown> & { singleStatement(sql: string): Promise<string> };
+    const mod = (await import(pathToFileURL(join(out, 'index.mjs')).href)) as Record<string, unknown> & {
+      singleStatement(sql: string): Promise<string>;
+      findSliceType(type: string): SliceDefinition<unknown> | undefined;
+    };
     const tasks = TASKS_OF[d.kind];
     assert.ok(tasks, `${d.type}: found no Task list for slice kind ${d.kind}; expected one in TASKS_OF, naming the handlers its stack points functions at`);
-    assert.deepEqual(Object.keys(mod).filter((k) => k !== 'singleStatement').sort(), Object.keys(tasks).sort(), d.type);
+    assert.deepEqual(Object.keys(mod).filter((k) => !PROBES.includes(k)).sort(), Object.keys(tasks).sort(), d.type);
     for (const task of Object.keys(tasks)) assert.equal(typeof mod[task], 'function', `${d.type}: ${task}`);
     assert.equal(await mod.singleStatement('SELECT 1; -- the rest is cut'), 'SELECT 1', d.type);
+    const bundled = mod.findSliceType(d.type);
+    if (d.kind === 'harness') {
+      // The publisher is imported lazily (the CDK app never loads drivers): it must be inside the bundle, not left as an import of a .ts file.
+      const publisher = await bundled!.harness!.publisher();
+      assert.equal(typeof publisher.publish, 'function', d.type);
+      // Without the environment the harness stack sets, the handler fails in the one-line form the state machine reads, naming the variable.
+      await assert.rejects((mod as unknown as Record<string, (i: unknown) => Promise<unknown>>)['publish']!({ runId: 'bundle-test' }), (e: Error) => {
+        assert.equal(e.name, 'Reef.Terminal', d.type);
+        assert.match(e.message, /^config error \(config\.env\): environment variable REEF_\w+ is not set/, d.type);
+        return true;
+      });
+    }
   }
 });

@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import type { SliceSpec } from '../shared/flow/types.ts';
 import type { SliceDefinition } from '../shared/slice.ts';
 import { CollectSlice } from './constructs/collect-slice.ts';
-import { handlersEntryOf, type SliceVpcPlacement } from './constructs/slice-functions.ts';
+import { handlersEntryOf, vpcPlacementOfConfig } from './constructs/slice-functions.ts';
 import type { CoreStack } from './core-stack.ts';
 
 export interface CollectSliceStackProps extends StackProps {
@@ -16,18 +16,6 @@ export interface CollectSliceStackProps extends StackProps {
   spec: SliceSpec;
   definition: SliceDefinition<unknown>;
   core: CoreStack;
-}
-
-/** The VPC placement of a config whose type declares the `vpc` capability, checked field by field. */
-function vpcPlacementOf(spec: SliceSpec): SliceVpcPlacement | undefined {
-  const vpc = (spec.config as { connection?: { vpc?: unknown } } | null)?.connection?.vpc;
-  if (vpc === undefined) return undefined;
-  const v = vpc as Partial<SliceVpcPlacement>;
-  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
-  if (typeof v.vpcId !== 'string' || !strings(v.subnetIds) || !strings(v.availabilityZones) || (v.securityGroupIds !== undefined && !strings(v.securityGroupIds))) {
-    throw new Error(`${spec.file}: connection.vpc: expected { vpcId, subnetIds[], availabilityZones[], securityGroupIds?[] }`);
-  }
-  return { vpcId: v.vpcId, subnetIds: v.subnetIds, availabilityZones: v.availabilityZones, securityGroupIds: v.securityGroupIds };
 }
 
 export class CollectSliceStack extends Stack {
@@ -48,7 +36,7 @@ export class CollectSliceStack extends Stack {
       schedule: definition.schedule(spec.config),
       secretNames: definition.secretNames(spec.config),
       maxConcurrency: definition.maxConcurrency(spec.config),
-      vpc: definition.capabilities.vpc ? vpcPlacementOf(spec) : undefined,
+      vpc: definition.capabilities.vpc ? vpcPlacementOfConfig(spec) : undefined,
       table: core.table,
       lakeBucket: core.lakeBucket,
       lakeKey: core.lakeKey,

@@ -12,6 +12,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { WarehouseSpec } from '../shared/flow/types.ts';
 import type { WarehouseEndpoint } from '../slices/organize/redshift/warehouse.ts';
+import type { NotificationSpec } from '../shared/notifications/config.ts';
+import { NotificationTargets } from './constructs/notifications.ts';
 import { RedshiftCopyRole } from './constructs/redshift-copy-role.ts';
 import { REDSHIFT_PORT, ServerlessWarehouse, WAREHOUSE_DATABASE } from './constructs/serverless-warehouse.ts';
 
@@ -79,6 +81,11 @@ export interface CoreStackProps extends StackProps {
    * @default - no warehouse in the core stack
    */
   warehouse?: { spec: WarehouseSpec; collectSlices: readonly string[] };
+  /**
+   * reef.yaml's notification targets: one EventBridge rule each on the bus.
+   * @default - none: no rules, no notify function, no dead-letter queue
+   */
+  notifications?: readonly NotificationSpec[];
 }
 
 export class CoreStack extends Stack {
@@ -100,6 +107,8 @@ export class CoreStack extends Stack {
   readonly serverlessWarehouse?: ServerlessWarehouse;
   /** The role COPY assumes, when the core created the warehouse and reef.yaml named no role. */
   readonly copyRole?: RedshiftCopyRole;
+  /** The rules (and the notify function, the dead-letter queue) of reef.yaml's notifications, when it has any. */
+  readonly notificationTargets?: NotificationTargets;
 
   readonly installation: string;
 
@@ -174,6 +183,15 @@ export class CoreStack extends Stack {
       masterKey: this.notificationKey,
       enforceSSL: true,
     });
+    if (props.notifications !== undefined && props.notifications.length > 0) {
+      this.notificationTargets = new NotificationTargets(this, 'NotificationTargets', {
+        installation: name,
+        notifications: props.notifications,
+        eventBus: this.eventBus,
+        topic: this.notificationTopic,
+        topicKey: this.notificationKey,
+      });
+    }
 
     const exported: Partial<Record<CoreExport, string>> = {
       'table-name': this.table.tableName,

@@ -10,11 +10,12 @@ import { ORGANIZE_SLICE } from '../shared/slice.ts';
 import { findSliceType, sliceTypes } from '../slices/registry.ts';
 import { CollectSliceStack } from './collect-slice-stack.ts';
 import { CoreStack } from './core-stack.ts';
+import { HarnessSliceStack } from './harness-slice-stack.ts';
 import { OrganizeSliceStack } from './organize-slice-stack.ts';
 
 export interface Installation {
   core: CoreStack;
-  /** By slice name; the organize slice under ORGANIZE_SLICE when the flow names a warehouse. */
+  /** By slice name (collect and harness slices); the organize slice under ORGANIZE_SLICE when the flow names a warehouse. */
   slices: Map<string, Stack>;
 }
 
@@ -41,6 +42,7 @@ export function buildInstallation(app: App, flow: Flow): Installation {
     env,
     description: `Reef ${name}: metadata table, lake bucket and key, event bus, notifications${warehouse?.createServerless ? ', Redshift Serverless warehouse' : ''}`,
     warehouse: warehouse && { spec: warehouse, collectSlices },
+    notifications: flow.installation.notifications,
   });
 
   const slices = new Map<string, Stack>();
@@ -79,6 +81,28 @@ export function buildInstallation(app: App, flow: Flow): Installation {
         core,
         env,
         description: `Reef ${name}: organize slice (${definition.type}), loads into the warehouse and refreshes the views`,
+      }),
+    );
+  }
+  for (const spec of flow.publications) {
+    const definition = findSliceType(spec.type);
+    if (definition?.kind !== 'harness' || !definition.harness) throw new Error(`${spec.file}: type: found ${JSON.stringify(spec.type)}, expected a registered harness slice type`);
+    if (!warehouse) throw new Error(`${spec.file}: found a publication, but reef.yaml names no warehouse; expected reef.yaml's warehouse, which holds the datasets it publishes`);
+    const dataset = definition.harness.dataset(spec.config);
+    // A view's keys are in the organize slice's metadata; a collected table's in its collect slice's stored config.
+    const source = dataset.slice(0, dataset.indexOf('.'));
+    const isView = flow.views.some((v) => v.name === dataset);
+    slices.set(
+      spec.slice,
+      new HarnessSliceStack(app, sliceStackId(name, definition.kind, spec.slice), {
+        installation: name,
+        spec,
+        definition,
+        warehouse,
+        datasetSource: !isView && flow.sources.some((s) => s.slice === source) ? source : undefined,
+        core,
+        env,
+        description: `Reef ${name}: harness slice ${spec.slice} (${definition.type}), publishes ${dataset}`,
       }),
     );
   }

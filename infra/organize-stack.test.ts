@@ -350,6 +350,6 @@ test('the shop example (what `cdk synth` builds from cdk.json) gets an organize 
     return [inst.core, ...inst.slices.values()];
   });
   assert.equal(shop.synthError, undefined, String(shop.synthError));
-  assert.deepEqual([...shop.templates.keys()].sort(), ['shop-collect-shop', 'shop-core', 'shop-organize-warehouse']);
+  assert.deepEqual([...shop.templates.keys()].sort(), ['shop-collect-shop', 'shop-core', 'shop-harness-customer-scores', 'shop-organize-warehouse']);
   assert.deepEqual(nagFindings(shop), []);
 });

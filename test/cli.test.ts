@@ -27,7 +27,7 @@ test('describe prints the collect/postgres schema with its example; validate acc
   assert.match(v.stdout, /valid\. installation shop; sources: shop \(collect\/postgres\)/);
 });
 
-test('run --json lists every batch of the demo; status --json shows each loadunit with its last timelabel, rows and lag', async () => {
+test('run --json lists every batch of the demo; status --json shows each dataset with its last timelabel, rows and lag', async () => {
   const dir = copyExample('shop');
   const T = '20260310060000';
   const run = await reef(['run', dir, '--timelabel', T, '--json']);
@@ -42,14 +42,16 @@ test('run --json lists every batch of the demo; status --json shows each loaduni
   }
   const status = await reef(['status', dir, '--json']);
   assert.equal(status.code, 0, status.stderr);
-  const s = JSON.parse(status.stdout) as { at: string; loadunits: { dataset: string; lastTimelabel: string; lastRows: number; lagSeconds: number; failedBatches: number }[] };
-  assert.equal(s.loadunits.length, 4);
+  const s = JSON.parse(status.stdout) as { at: string; datasets: { dataset: string; kind: string; lastTimelabel: string; rows: number; lagSeconds: number; failed: number }[] };
+  const collected = s.datasets.filter((d) => d.kind === 'collected');
+  assert.equal(collected.length, 4);
   // The period 06:00-06:15 ended at 06:15; lag is measured from there to the status time.
   const expectedLag = Math.round((Date.parse(s.at) - Date.parse('2026-03-10T06:15:00Z')) / 1000);
-  for (const l of s.loadunits) {
+  for (const l of collected) {
     assert.equal(l.lastTimelabel, T);
-    assert.equal(l.lastRows, report.batches.find((b) => b.dataset === l.dataset)!.rows);
+    assert.equal(l.rows, report.batches.find((b) => b.dataset === l.dataset)!.rows);
     assert.ok(Math.abs(l.lagSeconds - expectedLag) <= 1, `${l.dataset}: lag ${l.lagSeconds}s, expected about ${expectedLag}s`);
-    assert.equal(l.failedBatches, 0);
+    assert.equal(l.failed, 0);
   }
+  assert.deepEqual(s.datasets.filter((d) => d.kind === 'loaded').map((d) => [d.dataset, d.lastTimelabel]).sort(), collected.map((d) => [d.dataset, T]).sort(), 'each table is in the warehouse too');
 });

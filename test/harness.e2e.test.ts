@@ -17,21 +17,9 @@ import { LocalRuntime } from '../shared/local/runtime.ts';
 import type { SecretsFile } from '../shared/local/secrets-file.ts';
 import { TestReceiver } from '../slices/harness/webhook/test-receiver.ts';
 import { copyExample } from './support/flow.ts';
+import { customerScores, viewAsPublished } from './support/publications.ts';
 
 const DAY = '20260312';
-
-/** What the publication's column list makes of the view: renamed, and sorted for comparison. */
-async function viewAsPublished(runtime: LocalRuntime): Promise<string[]> {
-  return runtime.withDatabase('warehouse', async (c) =>
-    (await c.query('SELECT customer_id, name, orders AS order_count, revenue AS lifetime_revenue FROM analytics.customer_ltv')).rows.map((r) => JSON.stringify(r)).sort(),
-  );
-}
-
-async function application(runtime: LocalRuntime): Promise<string[]> {
-  return runtime.withDatabase('app', async (c) =>
-    (await c.query('SELECT customer_id, name, order_count, lifetime_revenue FROM public.customer_scores')).rows.map((r) => JSON.stringify(r)).sort(),
-  );
-}
 
 describe('publications on the shop demo', () => {
   const dir = copyExample('shop');
@@ -71,7 +59,7 @@ describe('publications on the shop demo', () => {
         ['ltv-hook', `${DAY}010000`, 'published'],
       ],
     );
-    assert.deepEqual(await application(runtime), await viewAsPublished(runtime));
+    assert.deepEqual(await customerScores(runtime), await viewAsPublished(runtime));
     const accepted = [...receiver.r!.accepted.values()];
     assert.ok(accepted.length >= 2, 'at least one batch per timelabel');
     assert.ok(accepted.every((n) => n === 1), 'each batch accepted exactly once');
@@ -82,7 +70,7 @@ describe('publications on the shop demo', () => {
   });
 
   test('a failed check on the view stops publication for that timelabel; the application table keeps its last good state', async () => {
-    const good = await application(runtime);
+    const good = await customerScores(runtime);
     const customers = good.length;
     const file = join(dir, 'views/analytics/customer_ltv.sql');
     // The demo gains customers every period: a bound at today's count fails from the next hour on.
@@ -97,6 +85,6 @@ describe('publications on the shop demo', () => {
     const ltv = report.organized.filter((o) => o.dataset === 'analytics.customer_ltv' && o.kind === 'refresh');
     assert.deepEqual(ltv.map((o) => [o.timelabel, o.status, o.error?.code]), [[`${DAY}020000`, 'failed', 'check.failed']]);
     assert.deepEqual(report.published, [], 'nothing is published for a timelabel whose check failed');
-    assert.deepEqual(await application(runtime), good, 'the application table keeps its last good state');
+    assert.deepEqual(await customerScores(runtime), good, 'the application table keeps its last good state');
   });
 });

@@ -8,7 +8,7 @@
  * own secret. Every statement below is written out by hand instead of using
  * `grantX` helpers, which would grant whole tables, buckets and keys.
  */
-import { Aws, Duration, TimeZone, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, TimeZone } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -25,10 +25,10 @@ import { buildCollectStateMachine } from '../../shared/orchestration/collect-mac
 import { COLLECT_TASKS, type CollectRunRequest, type CollectTask } from '../../shared/orchestration/contracts.ts';
 import { slicePrefix } from '../../shared/lake/layout.ts';
 import { toScheduleExpression } from '../schedule.ts';
-import { MAX_DEPLOYED_CONFIG_BYTES, SLICE_ENV } from '../../shared/runtime/env.ts';
+import { SLICE_ENV } from '../../shared/runtime/env.ts';
 import { lakeKeyThroughS3Statement, listPrefixesStatement, METADATA_READ_ACTIONS, METADATA_WRITE_ACTIONS, metadataStatement } from './grants.ts';
 import {
-  acknowledgeWildcard, bundledHandlers, checkSliceName, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine, type SliceVpcPlacement,
+  acknowledgeUnscopedActions, acknowledgeWildcard, bundledHandlers, deployedConfigText, checkSliceName, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine, type SliceVpcPlacement,
 } from './slice-functions.ts';
 
 export interface CollectSliceProps {
@@ -133,10 +133,7 @@ export class CollectSlice extends Construct {
     };
     if (props.secretNames[0] !== undefined) environment[SLICE_ENV.secretName] = props.secretNames[0];
 
-    const deployedConfig = JSON.stringify(props.config);
-    if (Buffer.byteLength(deployedConfig) > MAX_DEPLOYED_CONFIG_BYTES) {
-      throw new Error(`slice ${slice}: its config is ${Buffer.byteLength(deployedConfig)} bytes as JSON; expected at most ${MAX_DEPLOYED_CONFIG_BYTES} to fit the Lambda environment (use a schema pattern instead of listing many tables)`);
-    }
+    const deployedConfig = deployedConfigText(slice, props.config, 'use a schema pattern instead of listing many tables');
 
     this.functions = sliceFunctions(this, {
       tasks: COLLECT_TASKS,
@@ -177,12 +174,6 @@ export class CollectSlice extends Construct {
     });
 
     acknowledgeWildcard(this.role, ownObjects, `Objects under the slice's own prefix ${slicePrefix(slice)} only: every run writes new batch keys there.`);
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Granted by the Lambda construct for X-Ray tracing (PutTraceSegments, PutTelemetryRecords)' +
-        (props.vpc ? ' and by this construct for the VPC network interfaces Lambda manages (the EC2 Describe actions)' : '') +
-        '; these actions support no resource-level permissions.',
-    });
+    acknowledgeUnscopedActions(this.role, props.vpc !== undefined);
   }
 }

@@ -52,3 +52,16 @@ export function lakeKeyThroughS3Statement(sid: string, key: kms.IKey, bucket: s3
     },
   };
 }
+
+/**
+ * The lake key, to decrypt one secret through Secrets Manager only: the admin
+ * secret of a warehouse the core stack created is encrypted with it.
+ */
+export function lakeKeyThroughSecretsManagerStatement(sid: string, key: kms.IKey, secretArn: string): iam.PolicyStatementProps {
+  return {
+    sid,
+    actions: ['kms:Decrypt'],
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': secretArn } },
+  };
+}

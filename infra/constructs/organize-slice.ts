@@ -10,31 +10,30 @@
  * prefixes. It reads the warehouse secret and puts events on the bus; the
  * cluster's COPY reads the lake with a role of its own (RedshiftCopyRole).
  */
-import { Aws, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { REDSHIFT_MANIFEST_PREFIX, slicePrefix } from '../../shared/lake/layout.ts';
 import { buildOrganizeStateMachine } from '../../shared/orchestration/organize-machine.ts';
-import { ORGANIZE_TASKS, type OrganizeRunRequest, type OrganizeTask } from '../../shared/orchestration/organize-contracts.ts';
+import { ORGANIZE_TASKS, type OrganizeTask } from '../../shared/orchestration/organize-contracts.ts';
 import { SLICE_ENV } from '../../shared/runtime/env.ts';
 import { ORGANIZE_SLICE } from '../../shared/slice.ts';
 import type { WarehouseEndpoint } from '../../slices/organize/redshift/warehouse.ts';
-import { toScheduleExpression } from '../schedule.ts';
-import { lakeKeyThroughS3Statement, listPrefixesStatement, METADATA_READ_ACTIONS, METADATA_WRITE_ACTIONS, metadataStatement } from './grants.ts';
+import { lakeKeyThroughS3Statement, lakeKeyThroughSecretsManagerStatement, listPrefixesStatement, METADATA_READ_ACTIONS, METADATA_WRITE_ACTIONS, metadataStatement } from './grants.ts';
 import {
-  acknowledgeWildcard, bundledHandlers, checkSliceName, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine, type SliceVpcPlacement,
+  acknowledgeUnscopedActions, acknowledgeWildcard, bundledHandlers, checkSliceName, openWarehouseTo, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine,
+  type SliceVpcPlacement, type WarehouseIngress,
 } from './slice-functions.ts';
+import { dataDetailType, eventSourceOf, startOnDataEvents, startOnSchedule } from './starts.ts';
 
 /** The warehouse's credentials: a secret the user named, or the admin secret of a warehouse the core created (encrypted with the lake key). */
 export type WarehouseSecretRef = { name: string } | { arn: string; encryptedWithLakeKey: true };
@@ -55,7 +54,7 @@ export interface OrganizeSliceProps {
   /** @default - the functions run outside any VPC */
   vpc?: SliceVpcPlacement;
   /** A security group of the warehouse that the functions' own group should be let into. @default - none is opened */
-  warehouseIngress?: { securityGroupId: string; port: number };
+  warehouseIngress?: WarehouseIngress;
   /** How often it also runs without a data event (`every 1 hour`, a cron). */
   fallbackSchedule: string;
   table: dynamodb.ITable;
@@ -76,8 +75,8 @@ export const ORGANIZE_FUNCTION_SIZING: Record<OrganizeTask, { memoryMb: number; 
 };
 
 /** The detail-type and source of the data event a committed collect batch publishes (shared/runtime/aws.ts). */
-export const BATCH_COMMITTED_DETAIL_TYPE = 'data:batch.committed';
-export const eventSourceOf = (installation: string): string => `reef.${installation}`;
+export const BATCH_COMMITTED_DETAIL_TYPE = dataDetailType('batch.committed');
+export { eventSourceOf };
 
 export class OrganizeSlice extends Construct {
   /** The one role both functions run as. */
@@ -117,30 +116,14 @@ export class OrganizeSlice extends Construct {
     allow(lakeKeyThroughS3Statement('LakeKeyThroughS3', lakeKey, lakeBucket, ['kms:Decrypt', 'kms:GenerateDataKey']));
     const secretArn = 'name' in props.secret ? secretArnOfName(this, props.secret.name) : props.secret.arn;
     allow({ sid: 'WarehouseSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] });
-    if ('encryptedWithLakeKey' in props.secret) {
-      allow({
-        sid: 'LakeKeyThroughSecretsManager',
-        actions: ['kms:Decrypt'],
-        resources: [lakeKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': props.secret.arn } },
-      });
-    }
+    if ('encryptedWithLakeKey' in props.secret) allow(lakeKeyThroughSecretsManagerStatement('LakeKeyThroughSecretsManager', lakeKey, props.secret.arn));
     allow({ sid: 'PutEvents', actions: ['events:PutEvents'], resources: [eventBus.eventBusArn] });
 
     const placement = props.vpc ? placeFunctionsInVpc(this, this.role, props.vpc, 'Reef organize functions: outbound to the warehouse and AWS endpoints') : undefined;
     this.securityGroup = placement?.created;
     if (props.warehouseIngress) {
       if (!placement) throw new Error('organize slice: a warehouse security group to open, but no VPC to place the functions in; expected warehouse.vpc');
-      for (const [i, group] of placement.securityGroups.entries()) {
-        new ec2.CfnSecurityGroupIngress(this, `WarehouseIngress${i}`, {
-          groupId: props.warehouseIngress.securityGroupId,
-          sourceSecurityGroupId: group.securityGroupId,
-          ipProtocol: 'tcp',
-          fromPort: props.warehouseIngress.port,
-          toPort: props.warehouseIngress.port,
-          description: `Reef ${installation}: the organize functions to the warehouse`,
-        });
-      }
+      openWarehouseTo(this, placement, props.warehouseIngress, `Reef ${installation}: the organize functions to the warehouse`);
     }
 
     const environment: Record<string, string> = {
@@ -183,60 +166,34 @@ export class OrganizeSlice extends Construct {
     });
 
     if (collectSlices.length > 0) {
-      const request: OrganizeRunRequest = {
-        trigger: 'event',
-        slice: events.EventField.fromPath('$.detail.slice'),
-        dataset: events.EventField.fromPath('$.detail.dataset'),
-        timelabel: events.EventField.fromPath('$.detail.timelabel'),
-      };
-      this.rule = new events.Rule(this, 'OnBatchCommitted', {
+      this.rule = startOnDataEvents(this, {
+        ruleId: 'OnBatchCommitted',
+        roleId: 'RuleRole',
         eventBus,
+        stateMachine: this.stateMachine,
         description: `Reef ${installation}: runs the organize slice when a collect slice commits a batch`,
         eventPattern: { source: [eventSourceOf(installation)], detailType: [BATCH_COMMITTED_DETAIL_TYPE], detail: { slice: collectSlices } },
-        targets: [
-          new eventsTargets.SfnStateMachine(this.stateMachine, {
-            input: events.RuleTargetInput.fromObject(request),
-            role: new iam.Role(this, 'RuleRole', {
-              // Only rules of this account may assume it (confused-deputy guard).
-              assumedBy: new iam.ServicePrincipal('events.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
-              description: `Reef ${installation}: starts the organize slice on data events`,
-            }),
-          }),
-        ],
-      });
-      Validations.of(this.rule).acknowledge({
-        id: 'Serverless-EventBusDLQ',
-        reason:
+        roleDescription: `Reef ${installation}: starts the organize slice on data events`,
+        noDlqReason:
           'A start that EventBridge gives up on loses no work: a pass loads everything committed and not yet loaded, whatever started it, ' +
           'and the fallback schedule starts one within the hour.',
       });
     }
 
-    const scheduled: OrganizeRunRequest = { trigger: 'schedule', scheduledTime: scheduler.ContextAttribute.scheduledTime };
-    this.schedule = new scheduler.Schedule(this, 'FallbackSchedule', {
+    this.schedule = startOnSchedule(this, {
+      scheduleId: 'FallbackSchedule',
+      roleId: 'ScheduleRole',
+      stateMachine: this.stateMachine,
+      schedule: props.fallbackSchedule,
       description: `Reef ${installation}: runs the organize slice ${props.fallbackSchedule} (UTC), for what the data events did not start`,
-      schedule: scheduler.ScheduleExpression.expression(toScheduleExpression(props.fallbackSchedule), TimeZone.ETC_UTC),
-      target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
-        input: scheduler.ScheduleTargetInput.fromObject(scheduled),
-        role: new iam.Role(this, 'ScheduleRole', {
-          // Only schedules of this account may assume it (confused-deputy guard).
-          assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
-          description: `Reef ${installation}: starts the organize slice on its fallback schedule`,
-        }),
-      }),
+      roleDescription: `Reef ${installation}: starts the organize slice on its fallback schedule`,
     });
 
     acknowledgeWildcard(this.role, ownObjects, `Objects under the organize slice's own prefix ${REDSHIFT_MANIFEST_PREFIX} only: every load writes its batch's Redshift manifest there.`);
     for (const s of collectSlices) {
       acknowledgeWildcard(this.role, lakeBucket.arnForObjects(`${slicePrefix(s)}*`), `Read-only on collect slice ${s}'s prefix ${slicePrefix(s)}: a load reads the batch manifests written there.`);
     }
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Granted by the Lambda construct for X-Ray tracing (PutTraceSegments, PutTelemetryRecords)' +
-        (props.vpc ? ' and by this construct for the VPC network interfaces Lambda manages (the EC2 Describe actions)' : '') +
-        '; these actions support no resource-level permissions.',
-    });
+    acknowledgeUnscopedActions(this.role, props.vpc !== undefined);
   }
 
   /** The endpoint as the functions read it (REEF_WAREHOUSE_ENDPOINT), its tokens kept as references. */

@@ -18,6 +18,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { AslDefinition } from '../../shared/orchestration/asl.ts';
 import type { VpcPlacement } from '../../shared/flow/vpc-placement.ts';
+import { MAX_DEPLOYED_CONFIG_BYTES } from '../../shared/runtime/env.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -197,6 +198,64 @@ export function placeFunctionsInVpc(scope: Construct, role: iam.Role, p: SliceVp
     }),
   );
   return { vpc, subnets, securityGroups, created };
+}
+
+/**
+ * A slice's config as its functions get it (REEF_SLICE_CONFIG): JSON, within
+ * what the Lambda environment holds. `hint` says how to make it smaller.
+ */
+export function deployedConfigText(slice: string, config: unknown, hint: string): string {
+  const text = JSON.stringify(config);
+  if (Buffer.byteLength(text) > MAX_DEPLOYED_CONFIG_BYTES) {
+    throw new Error(`slice ${slice}: its config is ${Buffer.byteLength(text)} bytes as JSON; expected at most ${MAX_DEPLOYED_CONFIG_BYTES} to fit the Lambda environment (${hint})`);
+  }
+  return text;
+}
+
+/** A security group of the warehouse that a slice's functions' own groups should be let into. */
+export interface WarehouseIngress {
+  securityGroupId: string;
+  port: number;
+}
+
+/** Opens the warehouse's security group to each of the functions' groups, on the warehouse's port only. */
+export function openWarehouseTo(scope: Construct, placement: VpcFunctionsPlacement, ingress: WarehouseIngress, description: string): void {
+  for (const [i, group] of placement.securityGroups.entries()) {
+    new ec2.CfnSecurityGroupIngress(scope, `WarehouseIngress${i}`, {
+      groupId: ingress.securityGroupId,
+      sourceSecurityGroupId: group.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: ingress.port,
+      toPort: ingress.port,
+      description,
+    });
+  }
+}
+
+/**
+ * The VPC placement a slice's config gives under `connection.vpc` (for a type
+ * that declares the `vpc` capability), checked field by field.
+ */
+export function vpcPlacementOfConfig(spec: { file: string; config: unknown }): SliceVpcPlacement | undefined {
+  const vpc = (spec.config as { connection?: { vpc?: unknown } } | null)?.connection?.vpc;
+  if (vpc === undefined) return undefined;
+  const v = vpc as Partial<SliceVpcPlacement>;
+  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  if (typeof v.vpcId !== 'string' || !strings(v.subnetIds) || !strings(v.availabilityZones) || (v.securityGroupIds !== undefined && !strings(v.securityGroupIds))) {
+    throw new Error(`${spec.file}: connection.vpc: expected { vpcId, subnetIds[], availabilityZones[], securityGroupIds?[] }`);
+  }
+  return { vpcId: v.vpcId, subnetIds: v.subnetIds, availabilityZones: v.availabilityZones, securityGroupIds: v.securityGroupIds };
+}
+
+/** The one `Resource::*` finding every slice role has: actions that take no resource, granted by CDK (and for a VPC, by placeFunctionsInVpc). */
+export function acknowledgeUnscopedActions(role: iam.Role, inVpc: boolean): void {
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Granted by the Lambda construct for X-Ray tracing (PutTraceSegments, PutTelemetryRecords)' +
+      (inVpc ? ' and by this construct for the VPC network interfaces Lambda manages (the EC2 Describe actions)' : '') +
+      '; these actions support no resource-level permissions.',
+  });
 }
 
 export interface SliceFunctionsProps<T extends string> {

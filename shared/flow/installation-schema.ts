@@ -5,6 +5,7 @@
  */
 import type { InstallationSpec, LocalDatabase, WarehouseSpec } from './types.ts';
 import { vpcPlacementSchema } from './vpc-placement.ts';
+import { withNotificationDefaults } from '../notifications/config.ts';
 
 /**
  * The name prefixes every stack and many resource names (buckets, tables,
@@ -19,6 +20,91 @@ const DATABASE_PATTERN = '^[a-z_][a-z0-9_]{0,62}$';
 
 /** The same characters Secrets Manager allows in a secret name (and the collect slices accept). */
 const SECRET_PATTERN = '^[A-Za-z0-9/_+=.@-]{1,512}$';
+
+/** Names an EventBridge rule and its construct: short, plain, stable. */
+const NOTIFICATION_NAME_PATTERN = '^[a-z][a-z0-9-]{0,39}$';
+/** A kind (`data`, `metadata`) or an event type glob (`*.failed`, `batch.*`, `check.failed`). */
+const EVENT_ENTRY_PATTERN = '^[a-z0-9*_-]+(\\.[a-z0-9*_-]+)*$';
+/** A schema (`analytics`, `shop*`) or a dataset (`analytics.tmp_*`); datasets are lowercase. */
+const SCHEMA_PATTERN_PATTERN = '^[a-z0-9*_$-]+(\\.[a-z0-9*_$-]+)?$';
+const ARN_PARTITION = 'arn:aws[a-z-]*';
+
+const schemaPatterns = (what: string) =>
+  ({
+    type: 'array',
+    minItems: 1,
+    items: { type: 'string', pattern: SCHEMA_PATTERN_PATTERN },
+    description: `${what}: a schema (analytics, shop*: the part of the dataset before the dot) or a dataset (analytics.tmp_*); * matches any run of characters`,
+  }) as const;
+
+/** reef.yaml's `notifications` (shared/notifications/config.ts has the rules a schema cannot say). */
+const notificationsSchema = {
+  type: 'array',
+  default: [],
+  description: 'where data and metadata events are delivered: each entry one target (webhook, sqs or snsTopic) with its filter',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: {
+      name: { type: 'string', pattern: NOTIFICATION_NAME_PATTERN, description: 'unique name: 1-40 lowercase letters, digits or hyphens, starting with a letter; names the EventBridge rule' },
+      webhook: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        description: 'POST each event as JSON to a URL (in AWS from a small function, locally from the runtime)',
+        properties: {
+          url: { type: 'string', pattern: '^https?://', maxLength: 2048, description: 'http or https; no user:password@ (a signature authenticates Reef); only origin and path appear in logs' },
+          signing: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['secret'],
+            description: 'sign each request (X-Reef-Signature: sha256=<HMAC of the body>)',
+            properties: {
+              secret: { type: 'string', pattern: SECRET_PATTERN, description: 'name of the secret (not its value) holding {"key": "..."}, at least 16 characters' },
+            },
+          },
+        },
+      },
+      sqs: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['queueArn'],
+        description: 'in AWS: send each event to an SQS queue of yours (same account and region); locally only recorded',
+        properties: {
+          queueArn: { type: 'string', pattern: `^${ARN_PARTITION}:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\\.fifo)?$`, description: 'the queue ARN' },
+        },
+      },
+      snsTopic: {
+        description: "in AWS: publish each event to an SNS topic; `installation` for the core stack's own topic; locally only recorded",
+        // if/then/else rather than oneOf: a mapping with a misspelt field is then told about that field, not that it is not "installation".
+        if: { type: 'string' },
+        then: { const: 'installation' },
+        else: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['topicArn'],
+          properties: {
+            topicArn: { type: 'string', pattern: `^${ARN_PARTITION}:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`, description: 'a standard (not FIFO) topic of yours, same account and region' },
+            kmsKeyArn: { type: 'string', pattern: `^${ARN_PARTITION}:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`, description: 'the key the topic is encrypted with, if any' },
+          },
+        },
+      },
+      events: {
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string', pattern: EVENT_ENTRY_PATTERN },
+        description: 'kinds (data, metadata) and event types, * globs allowed (*.failed, batch.*); default: [*.failed, metadata]',
+      },
+      schemas: {
+        type: 'object',
+        additionalProperties: false,
+        description: "which datasets' events: include only these, exclude these (exclude wins); events without a dataset always pass",
+        properties: { include: schemaPatterns('include only these'), exclude: schemaPatterns('leave these out') },
+      },
+    },
+  },
+} as const;
 
 export const installationSchema = {
   $id: 'https://reef.dev/schemas/reef-yaml.json',
@@ -112,6 +198,7 @@ export const installationSchema = {
         },
       },
     },
+    notifications: notificationsSchema,
   },
 } as const;
 
@@ -122,6 +209,7 @@ interface RawInstallation {
   region?: string;
   warehouse?: Omit<WarehouseSpec, 'createServerless'> & { createServerless?: boolean };
   local?: { databases?: LocalDatabase[] };
+  notifications?: unknown[];
 }
 
 /** Apply the schema's defaults to a config that passed validation. */
@@ -131,5 +219,6 @@ export function withInstallationDefaults(raw: unknown): InstallationSpec {
   if (r.account !== undefined) spec.account = r.account;
   if (r.region !== undefined) spec.region = r.region;
   if (r.warehouse !== undefined) spec.warehouse = { ...r.warehouse, type: 'redshift', createServerless: r.warehouse.createServerless ?? false };
+  if (r.notifications !== undefined) spec.notifications = withNotificationDefaults(r.notifications);
   return spec;
 }

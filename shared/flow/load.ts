@@ -24,6 +24,7 @@ import { expectedText } from './describe.ts';
 import { FlowConfigError, sortProblems, type FlowProblem } from './problems.ts';
 import { closest } from './spelling.ts';
 import { compileViews } from '../views/compile.ts';
+import { notificationProblems } from '../notifications/config.ts';
 
 // Re-exported: callers have always imported the error and its formatting from here.
 export { FlowConfigError, formatProblem, type FlowProblem } from './problems.ts';
@@ -450,6 +451,7 @@ async function loadInstallation(dir: string, problems: FlowProblem[]): Promise<F
     const organize = sliceTypes.find((d) => d.kind === 'organize' && d.type === `organize/${String(asRecord(warehouse)?.type ?? 'redshift')}`);
     for (const p of organize?.problems(warehouse) ?? []) found.push({ path: ['warehouse', ...p.path], message: p.message });
   }
+  found.push(...notificationProblems(asRecord(loaded.value)?.notifications));
   place(problems, file, locate, found);
   return found.length === 0 ? withInstallationDefaults(loaded.value) : undefined;
 }

@@ -1,5 +1,6 @@
 import type { ViewSpec } from '../views/types.ts';
 import type { VpcPlacement } from './vpc-placement.ts';
+import type { NotificationSpec } from '../notifications/config.ts';
 
 /**
  * A flow project as loaded from disk and validated: what `reef validate`,
@@ -35,6 +36,8 @@ export interface InstallationSpec {
   region?: string;
   /** Absent: the flow only collects. */
   warehouse?: WarehouseSpec;
+  /** reef.yaml's notification targets, filters defaulted; absent or empty: none. */
+  notifications?: NotificationSpec[];
   local: {
     databases: LocalDatabase[];
   };

@@ -27,11 +27,15 @@ export interface PublishOutcome {
 export interface HarnessPassInput {
   services: Services;
   publications: SliceSpec[];
-  /** Key columns of each dataset that has some (a view's `@keys`, a collected table's keys). */
-  keysOf(dataset: string): string[] | undefined;
+  /** Key columns of each dataset that has some (a view's `@keys`, a collected table's keys); asked only when something is due. */
+  keysOf(dataset: string): string[] | undefined | Promise<string[] | undefined>;
   findType(type: string): SliceDefinition<unknown> | undefined;
-  /** Connects to the warehouse the datasets are read from; called only when something is due. */
-  connect(): Promise<{ client: pg.Client; dialect: WarehouseDialectName }>;
+  /**
+   * Connects to the warehouse a publication's dataset is read from (as its
+   * own warehouse user when its config names one); called only when
+   * something is due for it, and ended once it is done.
+   */
+  connect(publication: SliceSpec): Promise<{ client: pg.Client; dialect: WarehouseDialectName }>;
   runId: string;
   onOutcome?(outcome: PublishOutcome): void;
 }
@@ -54,18 +58,18 @@ export async function publishAll(input: HarnessPassInput): Promise<PublishOutcom
     const timelabels = finished.filter((b) => b.loadunit === dataset && !published.has(b.timelabel)).map((b) => b.timelabel).sort();
     if (timelabels.length > 0) due.push({ spec, dataset, timelabels });
   }
-  if (due.length === 0) return [];
 
   const outcomes: PublishOutcome[] = [];
-  const warehouse = await input.connect();
-  try {
-    for (const { spec, dataset, timelabels } of due) {
-      const publisher = await harnessOf(spec, input.findType).publisher();
-      const kind: StepKind = { slice: spec.slice, step: 'publish', doneEvent: 'batch.published', failedEvent: 'publish.failed' };
+  for (const { spec, dataset, timelabels } of due) {
+    const publisher = await harnessOf(spec, input.findType).publisher();
+    const keys = await input.keysOf(dataset);
+    const kind: StepKind = { slice: spec.slice, step: 'publish', doneEvent: 'batch.published', failedEvent: 'publish.failed' };
+    const warehouse = await input.connect(spec);
+    try {
       for (const timelabel of timelabels) {
         if (!(await claimStep(services, kind, runId, dataset, timelabel))) break;
         const result = await settleStep(services, kind, runId, dataset, timelabel, async () => {
-          const r = await publisher.publish({ services, slice: spec.slice, config: spec.config, dataset, timelabel, runId, warehouse, keys: input.keysOf(dataset) });
+          const r = await publisher.publish({ services, slice: spec.slice, config: spec.config, dataset, timelabel, runId, warehouse, keys });
           return { rows: r.rows, manifestKey: spec.file, detail: r.detail };
         });
         const outcome: PublishOutcome = result.ok
@@ -75,9 +79,9 @@ export async function publishAll(input: HarnessPassInput): Promise<PublishOutcom
         input.onOutcome?.(outcome);
         if (!result.ok) break;
       }
+    } finally {
+      await warehouse.client.end().catch(() => {});
     }
-  } finally {
-    await warehouse.client.end().catch(() => {});
   }
   return outcomes;
 }

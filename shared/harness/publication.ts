@@ -37,10 +37,38 @@ export interface PublishResult {
   detail?: Record<string, unknown>;
 }
 
+/**
+ * A publication's own warehouse credentials, the same field in every harness
+ * type's config (`warehouse.secret`): a database user GRANTed SELECT on just
+ * the dataset it publishes. IAM decides which secrets a slice may read, not
+ * which tables a warehouse user may read; only such a user confines a
+ * publication to its dataset inside the warehouse. Absent: the installation's
+ * warehouse secret (reef.yaml's `warehouse.connection.secret`).
+ */
+export interface PublicationWarehouse {
+  secret: string;
+}
+
+export const publicationWarehouseSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['secret'],
+  description: "the warehouse user this publication reads its dataset as (default: the installation's warehouse secret)",
+  properties: {
+    secret: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9/_+=.@-]{1,512}$',
+      description: 'secret name (not its value): {"user","password"} (and "host","port","database" unless Reef created the warehouse) of a warehouse user granted SELECT on the dataset',
+    },
+  },
+} as const;
+
 /** What a harness slice type adds to its SliceDefinition. */
 export interface HarnessDefinition<Config = unknown> {
   /** The dataset a config publishes. */
   dataset(config: Config): string;
+  /** The config's own warehouse secret (`warehouse.secret`), when it names one. */
+  warehouseSecret(config: Config): string | undefined;
   /** Loaded lazily, like SliceDefinition.runtime, so the CDK app never imports drivers. */
   publisher(): Promise<{ publish(input: PublishInput<Config>): Promise<PublishResult> }>;
 }

@@ -21,7 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { organize, ORGANIZE_SLICE, type OrganizeOutcome } from '../../slices/organize/redshift/organizer.ts';
 import { runLocalStateMachine } from './step-functions.ts';
 import { publishAll, type PublishOutcome } from '../harness/pass.ts';
-import { connectWarehouse } from '../../slices/organize/redshift/warehouse.ts';
+import { collectedTableKeys } from '../harness/keys.ts';
+import { connectPublicationWarehouse } from '../harness/warehouse.ts';
 import type { Flow } from '../flow/types.ts';
 import { organizeSetupOfFlow } from '../../slices/organize/redshift/setup.ts';
 
@@ -165,7 +166,7 @@ export async function publishPass(runtime: LocalRuntime, onOutcome?: (o: Publish
     publications: flow.publications,
     keysOf: (dataset) => datasetKeys(flow, dataset),
     findType: findSliceType,
-    connect: async () => ({ client: await connectWarehouse(services, setup.warehouse), dialect: setup.warehouse.dialect }),
+    connect: (publication) => connectPublicationWarehouse(services, setup.warehouse, publication, findSliceType),
     runId: randomUUID(),
     onOutcome,
   });
@@ -175,9 +176,8 @@ export async function publishPass(runtime: LocalRuntime, onOutcome?: (o: Publish
 function datasetKeys(flow: Flow, dataset: string): string[] | undefined {
   const view = flow.views.find((v) => v.name === dataset);
   if (view) return view.header.keys.length > 0 ? view.header.keys : undefined;
-  const dot = dataset.indexOf('.');
-  const spec = flow.sources.find((s) => s.slice === dataset.slice(0, dot));
-  return spec ? findSliceType(spec.type)?.loadOptions?.(spec.config, dataset.slice(dot + 1))?.keys : undefined;
+  const spec = flow.sources.find((s) => s.slice === dataset.slice(0, dataset.indexOf('.')));
+  return spec ? collectedTableKeys(spec, dataset, findSliceType) : undefined;
 }
 
 /** The execution output nests outcomes per loadunit and per timelabel; anything that is an outcome is kept. */

@@ -8,12 +8,14 @@
  *   .reef/postgres/     embedded PostgreSQL: local sources, later the warehouse
  *   .reef/secrets.json  local secrets (mode 0600)
  *   .reef/events.jsonl  the local event bus
+ *   .reef/notifications.jsonl  each notification sent, failed, or (SQS, SNS) only due in AWS
  *   .reef/runtime.json  pid and endpoints of the running runtime
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { clockNow, type ClockSpec } from './clock.ts';
 import { TerminalError } from '../errors.ts';
 import type { Flow } from '../flow/types.ts';
 import { MetadataStore } from '../metadata/store.ts';
@@ -22,6 +24,7 @@ import type { Services } from '../runtime/services.ts';
 import { faultsFromEnv } from './faults.ts';
 import { ORGANIZE_SLICE } from '../slice.ts';
 import { SecretsFile } from './secrets-file.ts';
+import { LocalNotifier, NOTIFICATIONS_LOG } from '../notifications/local.ts';
 import { freePort, localDynamoClient, startDynamo, startPostgres, startS3, type PostgresServer, type Running } from './standins.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -40,6 +43,8 @@ interface RuntimeFile {
   pid: number;
   postgresPort?: number;
   dynamoEndpoint?: string;
+  /** Set by `reef dev`: the clock the runtime runs on, for `reef status` in another terminal. */
+  clock?: ClockSpec;
 }
 
 function readRuntimeFile(dir: string): RuntimeFile | undefined {
@@ -83,8 +88,10 @@ export class LocalRuntime {
   readonly postgres?: PostgresServer;
   readonly #stops: (() => Promise<void>)[];
   readonly #subscribers: ((e: ReefEvent) => void)[];
+  readonly #clock: { spec?: ClockSpec };
 
-  private constructor(flow: Flow, dir: string, services: Services, secrets: SecretsFile, postgres: PostgresServer | undefined, stops: (() => Promise<void>)[], subscribers: ((e: ReefEvent) => void)[]) {
+  private constructor(flow: Flow, dir: string, services: Services, secrets: SecretsFile, postgres: PostgresServer | undefined, stops: (() => Promise<void>)[], subscribers: ((e: ReefEvent) => void)[], clock: { spec?: ClockSpec }) {
+    this.#clock = clock;
     this.flow = flow;
     this.dir = dir;
     this.services = services;
@@ -92,6 +99,14 @@ export class LocalRuntime {
     this.postgres = postgres;
     this.#stops = stops;
     this.#subscribers = subscribers;
+  }
+
+  /** Runs every service on `spec` from now on, and tells `reef status` in other terminals (runtime.json). */
+  useClock(spec: ClockSpec): void {
+    this.#clock.spec = spec;
+    const path = join(this.dir, 'runtime.json');
+    const current = readRuntimeFile(this.dir);
+    if (current !== undefined) writeFileSync(path, JSON.stringify({ ...current, clock: spec } satisfies RuntimeFile));
   }
 
   static async start(flow: Flow, options: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -107,6 +122,9 @@ export class LocalRuntime {
     const stopAll = async () => {
       for (const stop of stops.reverse()) await stop().catch(() => {});
     };
+    // Held in one place so useClock can switch it under every service that reads the time.
+    const clock: { spec?: ClockSpec } = {};
+    const now = (): Date => (clock.spec ? clockNow(clock.spec) : options.now ? options.now() : new Date());
     try {
       const dynamo: Running<DynamoDBClient> = await startDynamo(join(dir, 'dynamodb'));
       stops.push(dynamo.stop);
@@ -120,13 +138,24 @@ export class LocalRuntime {
         postgres = await startPostgres({ dir: join(dir, 'postgres'), port });
         stops.push(postgres.stop);
       }
-      writeFileSync(join(dir, 'runtime.json'), JSON.stringify({ pid: process.pid, postgresPort: postgres?.port, dynamoEndpoint: dynamo.endpoint } satisfies RuntimeFile));
+      writeFileSync(join(dir, 'runtime.json'), JSON.stringify({ pid: process.pid, postgresPort: postgres?.port, dynamoEndpoint: dynamo.endpoint, clock: clock.spec } satisfies RuntimeFile));
       stops.push(async () => rmSync(join(dir, 'runtime.json'), { force: true }));
 
-      const metadata = new MetadataStore({ client: dynamo.client, tableName: METADATA_TABLE, now: options.now });
+      const metadata = new MetadataStore({ client: dynamo.client, tableName: METADATA_TABLE, now });
       await metadata.ensureTable();
       const secrets = new SecretsFile(join(dir, 'secrets.json'));
       const subscribers: ((e: ReefEvent) => void)[] = [];
+      const log = options.log ?? (() => {});
+      const notifier = new LocalNotifier({
+        installation: flow.installation.name,
+        notifications: flow.installation.notifications ?? [],
+        secrets,
+        logFile: join(dir, NOTIFICATIONS_LOG),
+        log,
+        now,
+      });
+      // Stopping lets queued notifications go out first (stops run last-pushed first).
+      stops.push(() => notifier.drain());
       const services: Services = {
         installation: flow.installation.name,
         metadata,
@@ -137,13 +166,14 @@ export class LocalRuntime {
           async publish(event) {
             appendFileSync(join(dir, 'events.jsonl'), JSON.stringify(event) + '\n');
             for (const s of subscribers) s(event);
+            notifier.publish(event);
           },
         },
         faults: faultsFromEnv(),
-        now: options.now ?? (() => new Date()),
-        log: options.log ?? (() => {}),
+        now,
+        log,
       };
-      const runtime = new LocalRuntime(flow, dir, services, secrets, postgres, stops, subscribers);
+      const runtime = new LocalRuntime(flow, dir, services, secrets, postgres, stops, subscribers, clock);
       if (postgres) await runtime.#prepareLocalDatabases(postgres);
       // A runtime that starts finds no live owner of any `running` batch, load or refresh: the last process died mid-run.
       if (options.full) {
@@ -241,12 +271,13 @@ async function ensureDatabase(server: PostgresServer, database: string): Promise
  * then through that runtime's DynamoDB stand-in (its files are locked by it),
  * else through a metadata-only runtime of our own.
  */
-export async function openMetadata(flow: Flow): Promise<{ metadata: MetadataStore; close(): Promise<void> }> {
+export async function openMetadata(flow: Flow): Promise<{ metadata: MetadataStore; now(): Date; close(): Promise<void> }> {
   const running = readRuntimeFile(stateDir(flow.dir));
   if (running && running.pid !== process.pid && alive(running.pid) && running.dynamoEndpoint) {
     const client = localDynamoClient(running.dynamoEndpoint);
-    return { metadata: new MetadataStore({ client, tableName: METADATA_TABLE }), close: async () => client.destroy() };
+    const clock = running.clock;
+    return { metadata: new MetadataStore({ client, tableName: METADATA_TABLE }), now: () => clockNow(clock), close: async () => client.destroy() };
   }
   const runtime = await LocalRuntime.start(flow, { full: false });
-  return { metadata: runtime.services.metadata, close: () => runtime.stop() };
+  return { metadata: runtime.services.metadata, now: () => new Date(), close: () => runtime.stop() };
 }

@@ -4,7 +4,7 @@
  * bounded list of outcomes, never rows) to stay far below the 256 KiB Step
  * Functions state limit.
  */
-import type { CaughtError } from './caught-error.ts';
+import type { PassFailInput, PassFailure, PassInput, PassRunRequest } from './pass-contracts.ts';
 
 /** Names of the Task states; the local runtime binds handlers to them by these names. */
 export const ORGANIZE_TASKS = {
@@ -21,26 +21,11 @@ export const ORGANIZE_STATES = {
   failed: 'Failed',
 } as const;
 
-/**
- * Execution input: what started the execution. A pass always looks at
- * everything committed, whatever started it; the trigger is kept for the
- * execution history and the logs.
- */
-export interface OrganizeRunRequest {
-  trigger: 'event' | 'schedule' | 'manual';
-  /** trigger event: the collect batch whose commit started the execution. */
-  slice?: string;
-  dataset?: string;
-  timelabel?: string;
-  /** trigger schedule: when the fallback schedule fired. */
-  scheduledTime?: string;
-}
+/** Execution input (the shape every pass-running machine shares); `slice`, `dataset`, `timelabel`: the collect batch whose commit started it. */
+export type OrganizeRunRequest = PassRunRequest;
 
-/** Input of OrganizePass. `runId` is the execution's name: the same for every retry and every pass of one execution. */
-export interface OrganizePassInput {
-  runId: string;
-  request: OrganizeRunRequest;
-}
+/** Input of OrganizePass. */
+export type OrganizePassInput = PassInput;
 
 /** One load or refresh of a pass, as reported in its summary. */
 export interface OrganizeSummaryItem {
@@ -69,18 +54,22 @@ export interface OrganizeSummary {
   items: OrganizeSummaryItem[];
 }
 
-/** Enough to see what went wrong in the execution history; the full list is in the metadata. */
-export const MAX_SUMMARY_ITEMS = 50;
+export { MAX_SUMMARY_ITEMS } from './pass-contracts.ts';
 
 /** Input of RecordFailure: the failed state's input plus what Catch put at `$.error`. */
-export interface OrganizeFailInput {
-  runId: string;
-  error: CaughtError;
-}
+export type OrganizeFailInput = PassFailInput;
 
 /** Output of RecordFailure, read by the Fail state's ErrorPath and CausePath. */
-export interface OrganizeFailure {
-  runId: string;
-  error: string;
-  cause: string;
-}
+export type OrganizeFailure = PassFailure;
+
+/**
+ * The data event types of a load and a refresh, as they settle (step-record.ts):
+ * a committed one is what a harness slice publishes, and its event starts the
+ * harness slice's state machine in AWS.
+ */
+export const ORGANIZE_EVENTS = {
+  loaded: 'batch.loaded',
+  loadFailed: 'load.failed',
+  refreshed: 'view.refreshed',
+  refreshFailed: 'refresh.failed',
+} as const;

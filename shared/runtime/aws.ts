@@ -5,13 +5,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { TerminalError, TransientError } from '../errors.ts';
+import { TerminalError } from '../errors.ts';
 import { MetadataStore } from '../metadata/store.ts';
-import { Secret, type SecretSource } from '../secrets.ts';
+import { detailType, eventSource } from './bus.ts';
 import { SLICE_ENV } from './env.ts';
+import { SecretsManagerSource } from './secrets-manager.ts';
 import { NO_FAULTS, type Services } from './services.ts';
-import { validateSliceConfig } from '../flow/load.ts';
+import { deployedConfigFromEnv, storeDeployedSliceConfig } from './deployed-config.ts';
 
 
 function required(name: string): string {
@@ -20,29 +20,12 @@ function required(name: string): string {
   return v;
 }
 
-class SecretsManagerSource implements SecretSource {
-  readonly #client = new SecretsManagerClient({});
-  async get(name: string): Promise<Secret<Record<string, unknown>>> {
-    let text: string | undefined;
-    try {
-      text = (await this.#client.send(new GetSecretValueCommand({ SecretId: name }))).SecretString;
-    } catch (e) {
-      const err = e as Error;
-      if (err.name === 'ResourceNotFoundException' || err.name === 'AccessDeniedException') {
-        throw new TerminalError('config', `secret ${name}: ${err.name}; expected a secret this slice may read`, { code: 'config.secret' });
-      }
-      throw new TransientError('internal', `secret ${name}: ${err.name}`, { code: 'secrets.unavailable' });
-    }
-    try {
-      return new Secret(name, JSON.parse(text ?? '') as Record<string, unknown>);
-    } catch {
-      // Never echo the text: it is the secret.
-      throw new TerminalError('config', `secret ${name} is not a JSON object; expected {"host", "port", "database", "user", "password"}`, { code: 'config.secret' });
-    }
-  }
-}
-
-export function servicesFromEnv(): Services {
+/**
+ * `lake: false` for a slice that never touches the lake (a harness slice reads
+ * its dataset from the warehouse): its stack sets no bucket and its role has
+ * no S3 access, so `bucket` is empty and any use of it fails.
+ */
+export function servicesFromEnv(options: { lake?: boolean } = {}): Services {
   const bus = required(SLICE_ENV.eventBus);
   const events = new EventBridgeClient({});
   const installation = required(SLICE_ENV.installation);
@@ -50,12 +33,12 @@ export function servicesFromEnv(): Services {
     installation,
     metadata: new MetadataStore({ client: new DynamoDBClient({}), tableName: required(SLICE_ENV.table) }),
     s3: new S3Client({}),
-    bucket: required(SLICE_ENV.bucket),
+    bucket: options.lake === false ? '' : required(SLICE_ENV.bucket),
     secrets: new SecretsManagerSource(),
     events: {
       async publish(event) {
         await events.send(new PutEventsCommand({
-          Entries: [{ EventBusName: bus, Source: `reef.${installation}`, DetailType: `${event.kind}:${event.type}`, Detail: JSON.stringify(event) }],
+          Entries: [{ EventBusName: bus, Source: eventSource(installation), DetailType: detailType(event), Detail: JSON.stringify(event) }],
         }));
       },
     },
@@ -71,15 +54,6 @@ export function servicesFromEnv(): Services {
  * from, whoever wrote it last.
  */
 export async function storeDeployedConfig(services: Services): Promise<void> {
-  const text = process.env[SLICE_ENV.sliceConfig];
-  if (!text) return;
-  const slice = required(SLICE_ENV.slice);
-  const type = required(SLICE_ENV.sliceType);
-  let config: unknown;
-  try {
-    config = JSON.parse(text);
-  } catch {
-    throw new TerminalError('config', `${SLICE_ENV.sliceConfig} of slice ${slice} is not JSON; expected the config the slice stack deployed`, { code: 'config.env' });
-  }
-  await services.metadata.putSliceConfig({ slice, type, config }, (t, c) => validateSliceConfig(t, c, `slice ${slice} (deployed config)`));
+  const deployed = deployedConfigFromEnv(process.env);
+  if (deployed !== undefined) await storeDeployedSliceConfig(services, deployed);
 }

@@ -8,6 +8,7 @@ export const SLICE_ENV = {
   table: 'REEF_TABLE',
   bucket: 'REEF_BUCKET',
   eventBus: 'REEF_EVENT_BUS',
+  /** Collect: its source's secret. Organize and harness: the warehouse's (a harness slice's target secret is named in its config). */
   secretName: 'REEF_SECRET_NAME',
   sliceType: 'REEF_SLICE_TYPE',
   /** The slice config as deployed (JSON); the Plan function stores it in the metadata before planning. */

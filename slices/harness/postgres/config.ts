@@ -7,6 +7,7 @@
  */
 import type { ConfigProblem } from '../../../shared/slice.ts';
 import { vpcPlacementSchema, type VpcPlacement } from '../../../shared/flow/vpc-placement.ts';
+import { publicationWarehouseSchema, type PublicationWarehouse } from '../../../shared/harness/publication.ts';
 
 export type PublishMode = 'replace' | 'merge';
 
@@ -39,6 +40,8 @@ export interface HarnessPostgresConfig {
   keys?: string[];
   /** `all` (the default) or the dataset columns to publish, each optionally renamed. */
   columns?: 'all' | ColumnSpec[];
+  /** The warehouse user the dataset is read as; default the installation's warehouse secret. */
+  warehouse?: PublicationWarehouse;
 }
 
 /** Where an application's tables live when nothing else is said, as in PostgreSQL itself. */
@@ -117,6 +120,7 @@ export const configSchema = {
         },
       ],
     },
+    warehouse: publicationWarehouseSchema,
   },
 } as const;
 

@@ -30,16 +30,16 @@ export const harnessPostgres = {
   configSchema,
   example: exampleConfig,
   maxConcurrency: () => PUBLISH_CONNECTIONS,
-  secretNames: (c) => [c.connection.secret],
+  secretNames: (c) => [c.connection.secret, ...(c.warehouse ? [c.warehouse.secret] : [])],
   schedule: () => HARNESS_FALLBACK_SCHEDULE,
   problems: configProblems,
   harness: {
     dataset: (c) => c.dataset,
+    warehouseSecret: (c) => c.warehouse?.secret,
     publisher: async () => {
       const { publish } = await import('./publish.ts');
       return { publish: (input) => publish(input) };
     },
   },
-  // The pass calls harness.publisher() directly; the slice's own state machine and handlers come with its stack.
-  runtime: async () => ({ handlers: () => ({}) }),
+  runtime: async () => (await import('../../../shared/harness/tasks.ts')).harnessRuntime(),
 } satisfies SliceDefinition<HarnessPostgresConfig>;

@@ -5,6 +5,8 @@
  * code reads after validation.
  */
 import type { ConfigProblem } from '../../../shared/slice.ts';
+import { describeUrl, webhookUrlProblems } from '../../../shared/webhook/url.ts';
+import { publicationWarehouseSchema, type PublicationWarehouse } from '../../../shared/harness/publication.ts';
 
 export interface HarnessWebhookConfig {
   type: 'harness/webhook';
@@ -37,6 +39,8 @@ export interface HarnessWebhookConfig {
   };
   /** How long one request may take before it counts as a network error. */
   timeoutMs?: number;
+  /** The warehouse user the dataset is read as (and the change tables are kept as); default the installation's warehouse secret. */
+  warehouse?: PublicationWarehouse;
 }
 
 /**
@@ -122,6 +126,7 @@ export const configSchema = {
       },
     },
     timeoutMs: { type: 'integer', minimum: 100, maximum: 300_000, description: 'how long one request may take before it is retried as a network error (default 30000)' },
+    warehouse: publicationWarehouseSchema,
   },
 } as const;
 
@@ -161,18 +166,8 @@ export function webhookSettings(config: HarnessWebhookConfig): WebhookSettings {
 /** Columns Reef adds beside the dataset's in its own tables; a dataset column of these names would be overwritten. */
 export const RESERVED_COLUMNS: readonly string[] = ['reef_seq', 'reef_row_hash', 'reef_dup'];
 
-/**
- * What may be printed of a URL: its origin and path. A query string may
- * carry a token the receiver asked for, and never appears in a message.
- */
-export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return '(not a URL)';
-  }
-}
+// What may be printed of a URL, and what a webhook URL may be: shared with the notifications.
+export { describeUrl };
 
 function duplicates(list: readonly string[]): string[] {
   return [...new Set(list.filter((x, i) => list.indexOf(x) !== i))];
@@ -180,24 +175,7 @@ function duplicates(list: readonly string[]): string[] {
 
 export function configProblems(config: HarnessWebhookConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  let url: URL | undefined;
-  try {
-    url = new URL(config.url);
-  } catch {
-    problems.push({ path: ['url'], message: `found ${JSON.stringify(describeUrl(config.url))}, which is not a URL; expected http(s)://host/path` });
-  }
-  if (url) {
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      problems.push({ path: ['url'], message: `found the scheme ${url.protocol}; expected http: or https:` });
-    }
-    if (url.username !== '' || url.password !== '') {
-      problems.push({
-        path: ['url'],
-        message: 'found user:password@ in the URL; expected none: configs are stored in the metadata and must not hold credentials (the signature authenticates Reef)',
-      });
-    }
-    if (url.hash !== '') problems.push({ path: ['url'], message: 'found a #fragment; expected none (it is never sent)' });
-  }
+  for (const message of webhookUrlProblems(config.url)) problems.push({ path: ['url'], message });
   for (const d of duplicates(config.keys ?? [])) problems.push({ path: ['keys'], message: `found ${JSON.stringify(d)} twice; expected each key column once` });
   const columns = Array.isArray(config.columns) ? config.columns : undefined;
   for (const d of duplicates(columns ?? [])) problems.push({ path: ['columns'], message: `found ${JSON.stringify(d)} twice; expected each column once` });

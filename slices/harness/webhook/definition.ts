@@ -30,16 +30,16 @@ export const harnessWebhook = {
   configSchema,
   example: exampleConfig,
   maxConcurrency: () => PUBLISH_CONCURRENCY,
-  secretNames: (c) => [c.signing.secret],
+  secretNames: (c) => [c.signing.secret, ...(c.warehouse ? [c.warehouse.secret] : [])],
   schedule: () => HARNESS_FALLBACK_SCHEDULE,
   problems: configProblems,
   harness: {
     dataset: (c) => c.dataset,
+    warehouseSecret: (c) => c.warehouse?.secret,
     publisher: async () => {
       const { createWebhookPublisher } = await import('./publish.ts');
       return createWebhookPublisher();
     },
   },
-  // The pass that calls `harness.publisher()` owns the state machine; this type has no Task states of its own yet.
-  runtime: async () => ({ handlers: () => ({}) }),
+  runtime: async () => (await import('../../../shared/harness/tasks.ts')).harnessRuntime(),
 } satisfies SliceDefinition<HarnessWebhookConfig>;

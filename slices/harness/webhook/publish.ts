@@ -17,8 +17,9 @@ import type { PublishInput, PublishResult } from '../../../shared/harness/public
 import { batchBody, cutBatches, type Envelope } from './batches.ts';
 import { ChangeSet } from './change-set.ts';
 import { describeUrl, webhookSettings, type HarnessWebhookConfig } from './config.ts';
-import { REAL_CLOCK, deliver, type DeliveryClock } from './delivery.ts';
-import { batchHeaders, idempotencyKey, sha256Hex, signingKey } from './signing.ts';
+import { REAL_CLOCK, deliver, type DeliveryClock } from '../../../shared/webhook/delivery.ts';
+import { sha256Hex, signingKey } from '../../../shared/webhook/signing.ts';
+import { batchHeaders, idempotencyKey } from './signing.ts';
 
 export interface WebhookPublisherOptions {
   /** Replaces parts of the real clock: tests pass a `sleep` that records instead of waiting. */

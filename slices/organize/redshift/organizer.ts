@@ -17,6 +17,7 @@ import { fromTimelabel, nextPeriodStart, parseSchedule, periodEnd, periodStart, 
 import type { ViewSpec } from '../../../shared/views/types.ts';
 import { findSliceType } from '../../registry.ts';
 import { ORGANIZE_SLICE } from '../../../shared/slice.ts';
+import { ORGANIZE_EVENTS } from '../../../shared/orchestration/organize-contracts.ts';
 import { loadBatch } from './load.ts';
 import { refreshView } from './refresh.ts';
 import { connectWarehouse, type WarehouseTarget } from './warehouse.ts';
@@ -97,8 +98,8 @@ export async function organize(input: OrganizeInput): Promise<OrganizeOutcome[]>
 }
 
 const KINDS: Record<OrganizeOutcome['kind'], StepKind> = {
-  load: { slice: ORGANIZE_SLICE, step: 'warehouse load', doneEvent: 'batch.loaded', failedEvent: 'load.failed' },
-  refresh: { slice: ORGANIZE_SLICE, step: 'view refresh', doneEvent: 'view.refreshed', failedEvent: 'refresh.failed' },
+  load: { slice: ORGANIZE_SLICE, step: 'warehouse load', doneEvent: ORGANIZE_EVENTS.loaded, failedEvent: ORGANIZE_EVENTS.loadFailed },
+  refresh: { slice: ORGANIZE_SLICE, step: 'view refresh', doneEvent: ORGANIZE_EVENTS.refreshed, failedEvent: ORGANIZE_EVENTS.refreshFailed },
 };
 
 function claim(services: Services, runId: string, name: string, timelabel: string) {

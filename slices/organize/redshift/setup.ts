@@ -41,7 +41,7 @@ function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 function envError(name: string, found: string, expected: string): TerminalError {
-  return new TerminalError('config', `environment variable ${name}: found ${found}; expected ${expected}, as the organize stack sets it`, { code: 'config.env' });
+  return new TerminalError('config', `environment variable ${name}: found ${found}; expected ${expected}, as the slice stack sets it`, { code: 'config.env' });
 }
 
 function parseJson(env: NodeJS.ProcessEnv, name: string): unknown {
@@ -54,7 +54,12 @@ function parseJson(env: NodeJS.ProcessEnv, name: string): unknown {
   }
 }
 
-export function organizeSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OrganizeSettings {
+/**
+ * The warehouse a slice's functions connect to, from the environment its
+ * stack sets: the organize slice's (which COPYs, so needs the COPY role on
+ * Redshift) and each harness slice's (which only reads, so does not).
+ */
+export function warehouseTargetFromEnv(env: NodeJS.ProcessEnv, options: { copy: boolean }): WarehouseTarget {
   const dialectText = fromEnv(env, SLICE_ENV.warehouseDialect) ?? 'postgres';
   if (dialectText !== 'postgres' && dialectText !== 'redshift') throw envError(SLICE_ENV.warehouseDialect, JSON.stringify(dialectText), 'redshift or postgres');
   const dialect: DialectName = dialectText;
@@ -62,9 +67,11 @@ export function organizeSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): O
   if (secret === undefined) throw envError(SLICE_ENV.secretName, 'nothing', 'the name or ARN of the warehouse secret');
   const warehouse: WarehouseTarget = { dialect, secret };
 
-  const copyRole = fromEnv(env, SLICE_ENV.copyRole);
-  if (dialect === 'redshift' && copyRole === undefined) throw envError(SLICE_ENV.copyRole, 'nothing', 'the ARN of the role Redshift assumes for COPY');
-  if (copyRole !== undefined) warehouse.copy = { iamRole: copyRole };
+  if (options.copy) {
+    const copyRole = fromEnv(env, SLICE_ENV.copyRole);
+    if (dialect === 'redshift' && copyRole === undefined) throw envError(SLICE_ENV.copyRole, 'nothing', 'the ARN of the role Redshift assumes for COPY');
+    if (copyRole !== undefined) warehouse.copy = { iamRole: copyRole };
+  }
 
   const endpoint = parseJson(env, SLICE_ENV.warehouseEndpoint) as Partial<WarehouseEndpoint> | undefined;
   if (endpoint !== undefined) {
@@ -74,7 +81,11 @@ export function organizeSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): O
     }
     warehouse.endpoint = { host: endpoint.host, port, database: endpoint.database };
   }
+  return warehouse;
+}
 
+export function organizeSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OrganizeSettings {
+  const warehouse = warehouseTargetFromEnv(env, { copy: true });
   const slices = parseJson(env, SLICE_ENV.collectSlices) ?? [];
   if (!Array.isArray(slices) || !slices.every((s) => typeof s === 'string')) {
     throw envError(SLICE_ENV.collectSlices, JSON.stringify(slices), 'a JSON array of collect slice names');

@@ -4,26 +4,15 @@
  * metadata (there are no flow files in AWS), runs one organize pass and
  * answers a small summary; `fail` records why a pass could not run.
  */
-import { describeError, TerminalError, type ErrorCategory } from '../../../shared/errors.ts';
-import { parseCaught } from '../../../shared/orchestration/caught-error.ts';
 import {
-  MAX_SUMMARY_ITEMS, type OrganizeFailInput, type OrganizeFailure, type OrganizePassInput, type OrganizeSummary, type OrganizeSummaryItem, type OrganizeTask,
+  MAX_SUMMARY_ITEMS, ORGANIZE_TASKS, type OrganizeFailInput, type OrganizeFailure, type OrganizePassInput, type OrganizeSummary, type OrganizeSummaryItem, type OrganizeTask,
 } from '../../../shared/orchestration/organize-contracts.ts';
-import { atBoundary, emit, type Handler, type Services } from '../../../shared/runtime/services.ts';
+import { recordPassFailure, requireRunId } from '../../../shared/orchestration/pass-tasks.ts';
+import { atBoundary, type Handler, type Services } from '../../../shared/runtime/services.ts';
 import { ORGANIZE_SLICE } from '../../../shared/slice.ts';
 import { versionResolver } from '../../../shared/views/applied.ts';
 import { organize, type OrganizeOutcome } from './organizer.ts';
 import { organizeSetupFromMetadata, type OrganizeSettings } from './setup.ts';
-
-function requireRunId(input: unknown, task: string): string {
-  const runId = (input as { runId?: unknown } | null)?.runId;
-  if (typeof runId !== 'string' || runId === '') {
-    throw new TerminalError('internal', `${task}: found input ${JSON.stringify(input)?.slice(0, 200)}; expected { runId, ... } from the organize state machine`, {
-      code: 'internal.input',
-    });
-  }
-  return runId;
-}
 
 /** Failures first (they are what a reader of the execution history looks for), then in the order they ran. */
 export function summarize(runId: string, outcomes: OrganizeOutcome[]): OrganizeSummary {
@@ -44,7 +33,7 @@ export function summarize(runId: string, outcomes: OrganizeOutcome[]): OrganizeS
 }
 
 export async function pass(services: Services, settings: OrganizeSettings, input: OrganizePassInput): Promise<OrganizeSummary> {
-  const runId = requireRunId(input, 'OrganizePass');
+  const runId = requireRunId(input, ORGANIZE_TASKS.pass, 'organize');
   const setup = await organizeSetupFromMetadata(services.metadata, settings);
   const outcomes = await organize({ services, ...setup, runId, versionOf: versionResolver(services.metadata, ORGANIZE_SLICE) });
   const summary = summarize(runId, outcomes);
@@ -52,14 +41,10 @@ export async function pass(services: Services, settings: OrganizeSettings, input
   return summary;
 }
 
-export async function fail(services: Services, input: OrganizeFailInput): Promise<OrganizeFailure> {
-  const runId = requireRunId(input, 'RecordFailure');
-  const caught = parseCaught(input.error ?? { Error: 'States.Unknown' });
-  await emit(services, { kind: 'data', type: 'organize.failed', slice: ORGANIZE_SLICE, detail: { runId, error: caught } });
-  services.log(`organize pass ${runId} failed: ${caught.message}`, { runId, code: caught.code });
-  // The Fail state's cause in the one-line form (only category, code and message go into it), which the local runner parses back.
-  const cause = describeError(new TerminalError(caught.category as ErrorCategory, caught.message, { code: caught.code }));
-  return { runId, error: caught.name, cause };
+export function fail(services: Services, input: OrganizeFailInput): Promise<OrganizeFailure> {
+  return recordPassFailure(services, input, {
+    task: ORGANIZE_TASKS.fail, machine: 'organize', slice: ORGANIZE_SLICE, eventType: 'organize.failed', what: 'organize pass',
+  });
 }
 
 /** The handlers by task; the slice definition keys them by Task state name. */

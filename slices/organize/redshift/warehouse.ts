@@ -48,7 +48,8 @@ function withEndpoint(secret: Secret<Record<string, unknown>>, endpoint: Warehou
   return new Secret(secret.name, { ...endpoint, user, password: v.password });
 }
 
-export async function connectWarehouse(services: Services, target: WarehouseTarget): Promise<pg.Client> {
+/** `applicationName` tells the warehouse's session list (and its logs) which slice a connection is: `reef-organize` unless said. */
+export async function connectWarehouse(services: Services, target: WarehouseTarget, applicationName = 'reef-organize'): Promise<pg.Client> {
   const secret = withEndpoint(await services.secrets.get(target.secret), target.endpoint);
-  return connectWithSecret(secret, { applicationName: 'reef-organize', ssl: SSL_OF[target.dialect], toError: warehouseError });
+  return connectWithSecret(secret, { applicationName, ssl: SSL_OF[target.dialect], toError: warehouseError });
 }

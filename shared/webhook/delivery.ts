@@ -1,8 +1,9 @@
 /**
- * One batch POSTed until the receiver accepts it, or until it is clear it
- * will not: 2xx accepts; 408, 429, 5xx and network errors are retried with
- * exponential backoff and jitter (never sooner than a Retry-After says);
- * every other status is an answer that retrying will not change. Redirects
+ * One request (a harness batch, a notification) POSTed until the receiver
+ * accepts it, or until it is clear it will not: 2xx accepts; 408, 429, 5xx
+ * and network errors are retried with exponential backoff and jitter (never
+ * sooner than a Retry-After says); every other status is an answer that
+ * retrying will not change. Redirects
  * are not followed: fetch would turn the POST into a GET on a 301 or 302.
  */
 export interface RetryPolicy {
@@ -37,11 +38,11 @@ export type DeliveryOutcome =
   | { delivered: true; status: number; attempts: number }
   | {
       delivered: false;
-      /** False when the receiver refused the batch (a status retrying will not change); true when the attempts ran out. */
+      /** False when the receiver refused the request (a status retrying will not change); true when the attempts ran out. */
       retryable: boolean;
       /** The last HTTP status, when the receiver answered at all. */
       status?: number;
-      /** What went wrong with the last request, without the response body (it may echo the rows). */
+      /** What went wrong with the last request, without the response body (it may echo what was sent). */
       error: string;
       attempts: number;
     };
@@ -91,7 +92,7 @@ async function attemptOnce(request: DeliveryRequest, policy: RetryPolicy, clock:
   } catch (e) {
     return { kind: 'retry', error: networkError(e, policy.timeoutMs) };
   }
-  // The body is not read: nothing in it changes the outcome, and it may echo the rows.
+  // The body is not read: nothing in it changes the outcome, and it may echo what was sent.
   await response.body?.cancel().catch(() => {});
   const status = response.status;
   if (status >= 200 && status <= 299) return { kind: 'accepted', status };
