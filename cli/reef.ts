@@ -14,6 +14,9 @@ import { register as plan } from './commands/plan.ts';
 import { register as apply } from './commands/apply.ts';
 import { register as backfill } from './commands/backfill.ts';
 import { register as dev } from './commands/dev.ts';
+import { register as vendorAccess } from './commands/vendor-access.ts';
+import { register as audit } from './commands/audit.ts';
+import { register as fleet } from './commands/fleet.ts';
 
 const program = new Command('reef')
   .description('Reef: collect, organize and publish your data inside your own AWS account.\nLocally, everything runs on the embedded default under <flow>/.reef/.')
@@ -21,7 +24,7 @@ const program = new Command('reef')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [describe, validate, dev, run, status, plan, apply, backfill]) register(program);
+for (const register of [describe, validate, dev, run, status, plan, apply, backfill, vendorAccess, audit, fleet]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,6 +16,8 @@ import type { NotificationSpec } from '../shared/notifications/config.ts';
 import { NotificationTargets } from './constructs/notifications.ts';
 import { RedshiftCopyRole } from './constructs/redshift-copy-role.ts';
 import { REDSHIFT_PORT, ServerlessWarehouse, WAREHOUSE_DATABASE } from './constructs/serverless-warehouse.ts';
+import type { VendorSpec } from '../shared/vendor/access.ts';
+import { VendorRoles } from './vendor/vendor-roles.ts';
 
 /** Partition and sort key names of the metadata table (see shared/metadata/types.ts). */
 export const METADATA_PARTITION_KEY = 'pk';
@@ -86,6 +88,11 @@ export interface CoreStackProps extends StackProps {
    * @default - none: no rules, no notify function, no dead-letter queue
    */
   notifications?: readonly NotificationSpec[];
+  /**
+   * reef.yaml's vendor access, with the installation's slice stack names (`*` for a slice's name).
+   * @default - no vendor roles
+   */
+  vendor?: { spec: VendorSpec; sliceStackNames: readonly string[] };
 }
 
 export class CoreStack extends Stack {
@@ -109,6 +116,8 @@ export class CoreStack extends Stack {
   readonly copyRole?: RedshiftCopyRole;
   /** The rules (and the notify function, the dead-letter queue) of reef.yaml's notifications, when it has any. */
   readonly notificationTargets?: NotificationTargets;
+  /** The vendor's roles, when reef.yaml has `vendor` (infra/vendor/vendor-roles.ts). */
+  readonly vendorRoles?: VendorRoles;
 
   readonly installation: string;
 
@@ -190,6 +199,19 @@ export class CoreStack extends Stack {
         eventBus: this.eventBus,
         topic: this.notificationTopic,
         topicKey: this.notificationKey,
+      });
+    }
+
+    if (props.vendor !== undefined) {
+      this.vendorRoles = new VendorRoles(this, 'Vendor', {
+        installation: name,
+        vendor: props.vendor.spec,
+        coreStackName: this.stackName,
+        sliceStackNames: props.vendor.sliceStackNames,
+        table: this.table,
+        tableExportName: coreExportName(name, 'table-name'),
+        lakeBucket: this.lakeBucket,
+        lakeKey: this.lakeKey,
       });
     }
 

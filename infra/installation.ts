@@ -6,7 +6,7 @@
 import { Tags, Validations, type App, type Environment, type Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Flow } from '../shared/flow/types.ts';
-import { ORGANIZE_SLICE } from '../shared/slice.ts';
+import { ORGANIZE_SLICE, type SliceKind } from '../shared/slice.ts';
 import { findSliceType, sliceTypes } from '../slices/registry.ts';
 import { CollectSliceStack } from './collect-slice-stack.ts';
 import { CoreStack } from './core-stack.ts';
@@ -18,6 +18,9 @@ export interface Installation {
   /** By slice name (collect and harness slices); the organize slice under ORGANIZE_SLICE when the flow names a warehouse. */
   slices: Map<string, Stack>;
 }
+
+/** Every kind of slice stack: the names the vendor's stack patterns cover. */
+const SLICE_KINDS: readonly SliceKind[] = ['collect', 'organize', 'harness'];
 
 export function coreStackId(installation: string): string {
   return `${installation}-core`;
@@ -43,6 +46,7 @@ export function buildInstallation(app: App, flow: Flow): Installation {
     description: `Reef ${name}: metadata table, lake bucket and key, event bus, notifications${warehouse?.createServerless ? ', Redshift Serverless warehouse' : ''}`,
     warehouse: warehouse && { spec: warehouse, collectSlices },
     notifications: flow.installation.notifications,
+    vendor: flow.installation.vendor && { spec: flow.installation.vendor, sliceStackNames: SLICE_KINDS.map((kind) => sliceStackId(name, kind, '*')) },
   });
 
   const slices = new Map<string, Stack>();
@@ -106,6 +110,8 @@ export function buildInstallation(app: App, flow: Flow): Installation {
       }),
     );
   }
+  // The vendor's grants on each slice live in that slice's stack, naming its resources exactly.
+  if (core.vendorRoles) for (const [slice, stack] of slices) core.vendorRoles.grantSlice(stack, slice);
   return { core, slices };
 }
 

@@ -136,9 +136,9 @@ export function flattenForNag(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Acknowledges the nag finding on a wildcard resource, naming that exact resource. */
-export function acknowledgeWildcard(role: iam.Role, resource: string, reason: string): void {
-  Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattenForNag(Stack.of(role).resolve(resource))}]`, reason });
+/** Acknowledges the nag finding on a wildcard resource of a role or policy, naming that exact resource. */
+export function acknowledgeWildcard(grantee: Construct, resource: string, reason: string): void {
+  Validations.of(grantee).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattenForNag(Stack.of(grantee).resolve(resource))}]`, reason });
 }
 
 /** The ARN pattern of a secret named `name`: Secrets Manager appends six random characters to the name. */

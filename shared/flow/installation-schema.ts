@@ -6,6 +6,7 @@
 import type { InstallationSpec, LocalDatabase, WarehouseSpec } from './types.ts';
 import { vpcPlacementSchema } from './vpc-placement.ts';
 import { withNotificationDefaults } from '../notifications/config.ts';
+import { vendorSchema, type VendorSpec } from '../vendor/access.ts';
 
 /**
  * The name prefixes every stack and many resource names (buckets, tables,
@@ -199,6 +200,8 @@ export const installationSchema = {
       },
     },
     notifications: notificationsSchema,
+    // The vendor's roles; the window semantics are documented in shared/vendor/access.ts.
+    vendor: vendorSchema,
   },
 } as const;
 
@@ -210,6 +213,7 @@ interface RawInstallation {
   warehouse?: Omit<WarehouseSpec, 'createServerless'> & { createServerless?: boolean };
   local?: { databases?: LocalDatabase[] };
   notifications?: unknown[];
+  vendor?: VendorSpec;
 }
 
 /** Apply the schema's defaults to a config that passed validation. */
@@ -220,5 +224,6 @@ export function withInstallationDefaults(raw: unknown): InstallationSpec {
   if (r.region !== undefined) spec.region = r.region;
   if (r.warehouse !== undefined) spec.warehouse = { ...r.warehouse, type: 'redshift', createServerless: r.warehouse.createServerless ?? false };
   if (r.notifications !== undefined) spec.notifications = withNotificationDefaults(r.notifications);
+  if (r.vendor !== undefined) spec.vendor = r.vendor;
   return spec;
 }

@@ -25,6 +25,7 @@ import { FlowConfigError, sortProblems, type FlowProblem } from './problems.ts';
 import { closest } from './spelling.ts';
 import { compileViews } from '../views/compile.ts';
 import { notificationProblems } from '../notifications/config.ts';
+import { vendorProblems } from '../vendor/access.ts';
 
 // Re-exported: callers have always imported the error and its formatting from here.
 export { FlowConfigError, formatProblem, type FlowProblem } from './problems.ts';
@@ -452,6 +453,7 @@ async function loadInstallation(dir: string, problems: FlowProblem[]): Promise<F
     for (const p of organize?.problems(warehouse) ?? []) found.push({ path: ['warehouse', ...p.path], message: p.message });
   }
   found.push(...notificationProblems(asRecord(loaded.value)?.notifications));
+  found.push(...vendorProblems(asRecord(loaded.value)?.vendor));
   place(problems, file, locate, found);
   return found.length === 0 ? withInstallationDefaults(loaded.value) : undefined;
 }

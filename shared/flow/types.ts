@@ -1,6 +1,7 @@
 import type { ViewSpec } from '../views/types.ts';
 import type { VpcPlacement } from './vpc-placement.ts';
 import type { NotificationSpec } from '../notifications/config.ts';
+import type { VendorSpec } from '../vendor/access.ts';
 
 /**
  * A flow project as loaded from disk and validated: what `reef validate`,
@@ -38,6 +39,8 @@ export interface InstallationSpec {
   warehouse?: WarehouseSpec;
   /** reef.yaml's notification targets, filters defaulted; absent or empty: none. */
   notifications?: NotificationSpec[];
+  /** reef.yaml's vendor access (shared/vendor/access.ts); absent: no vendor roles. */
+  vendor?: VendorSpec;
   local: {
     databases: LocalDatabase[];
   };

@@ -77,6 +77,15 @@ async function signaturesOf(runtime: LocalRuntime, flow: Flow, applied: readonly
   }
 }
 
+/** Each view with paused periods, with the first of them. */
+async function firstPaused(runtime: LocalRuntime): Promise<Record<string, string>> {
+  const first: Record<string, string> = {};
+  for (const b of await runtime.services.metadata.listBatches(ORGANIZE_SLICE)) {
+    if (b.status === 'paused' && (first[b.loadunit] === undefined || b.timelabel < first[b.loadunit])) first[b.loadunit] = b.timelabel;
+  }
+  return first;
+}
+
 /** The plan that takes the installation from what it runs to `flow`. Changes nothing (the warehouse work is rolled back). */
 export async function planFlow(runtime: LocalRuntime, flow: Flow, options: PlanFlowOptions = {}): Promise<Plan> {
   const { metadata } = runtime.services;
@@ -84,6 +93,7 @@ export async function planFlow(runtime: LocalRuntime, flow: Flow, options: PlanF
   const signatures = await signaturesOf(runtime, flow, current.views);
   const viewNames = [...flow.views.map((v) => v.name), ...current.views.map((v) => v.view)];
   return buildPlan({
+    paused: await firstPaused(runtime),
     desired: {
       views: flow.views.map((spec) => ({ spec, signature: signatures.get(spec.name)! })),
       sliceConfigs: flow.sources.map((s) => ({ slice: s.slice, type: s.type, config: s.config })),
@@ -135,7 +145,8 @@ export async function applyPlan(runtime: LocalRuntime, plan: Plan, options: { al
       view: stage.view,
       version,
       ...definition,
-      effectiveFrom: updateSet.effectiveFrom,
+      // A paused view's fix takes over at its first paused period, so the periods it missed refresh with it.
+      effectiveFrom: updateSet.catchUp?.find((c) => c.view === stage.view)?.from ?? updateSet.effectiveFrom,
       updateSet: updateSet.id,
       removed: stage.kind === 'remove-view',
     });

@@ -153,7 +153,7 @@ export async function runFlow(runtime: LocalRuntime, request: RunRequest): Promi
 export async function organizePass(runtime: LocalRuntime, onOutcome?: (o: OrganizeOutcome) => void): Promise<OrganizeOutcome[]> {
   const setup = organizeSetupOfFlow(runtime.flow);
   if (setup === undefined) return [];
-  return organize({ services: runtime.services, ...setup, runId: randomUUID(), versionOf: versionResolver(runtime), onOutcome });
+  return organize({ services: runtime.services, ...setup, runId: randomUUID(), versionOf: versionResolver(runtime), onOutcome, flowDir: runtime.flow.dir });
 }
 
 /** One harness pass: every publication publishes the timelabels its dataset finished since its last. */

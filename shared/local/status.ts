@@ -78,7 +78,11 @@ function summarize(input: {
   const failedRecords = records.filter((r) => r.status === 'failed');
   const checkRecord = records.filter((r) => r.status === 'committed' || r.error?.code === 'check.failed').at(-1);
   let why: string | null = null;
-  if (latest?.status === 'failed') {
+  const firstPaused = records.find((r) => r.status === 'paused');
+  if (firstPaused !== undefined) {
+    // Paused is neither failed nor waiting: the message names the column, the change and the command to run.
+    why = `paused since ${firstPaused.timelabel}: ${firstPaused.error?.message ?? 'no reason recorded'}`;
+  } else if (latest?.status === 'failed') {
     why = `${latest.timelabel} failed: ${latest.error?.message ?? 'no reason recorded'}`;
   } else if (last === undefined) {
     why = input.waiting?.(records[0]?.timelabel ?? '') ?? 'nothing finished yet';

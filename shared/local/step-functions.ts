@@ -19,11 +19,31 @@ export interface LocalRunOptions {
 
 type Json = Parameters<StateMachine['run']>[0];
 
+/**
+ * Validating a definition compiles the ASL JSON Schema with ajv; a slice runs
+ * the same definition every period, so each distinct definition is validated
+ * once per process.
+ */
+const machines = new Map<string, StateMachine>();
+/** Distinct definitions a process keeps: one per slice is typical; tests build a few more. */
+const MAX_CACHED_MACHINES = 64;
+
+function machineFor(definition: object): StateMachine {
+  const key = JSON.stringify(definition);
+  let machine = machines.get(key);
+  if (machine === undefined) {
+    machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0], {
+      // The ARNs are placeholders locally: nothing is called through them.
+      validationOptions: { checkArn: false },
+    });
+    if (machines.size >= MAX_CACHED_MACHINES) machines.delete(machines.keys().next().value!);
+    machines.set(key, machine);
+  }
+  return machine;
+}
+
 export async function runLocalStateMachine(definition: object, input: object, options: LocalRunOptions): Promise<unknown> {
-  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0], {
-    // The ARNs are placeholders locally: nothing is called through them.
-    validationOptions: { checkArn: false },
-  });
+  const machine = machineFor(definition);
   const taskResourceLocalHandlers = Object.fromEntries(
     Object.entries(options.handlers).map(([state, handler]) => [
       state,

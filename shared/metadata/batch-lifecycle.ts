@@ -82,10 +82,10 @@ function updateWhileHeld(table: MetadataTable, operation: string, key: ItemKey, 
   });
 }
 
-/** running + owner → failed; undefined when the owner no longer holds the batch. */
-async function markFailed(table: MetadataTable, key: ItemKey, owner: string, error: BatchError): Promise<BatchRecord | undefined> {
-  const result = await updateWhileHeld(table, 'UpdateItem fail batch', key, owner, 'SET #status = :failed, #error = :error, #finishedAt = :now REMOVE #owner, #leaseUntil', {
-    ':failed': 'failed',
+/** running + owner → failed (or paused); undefined when the owner no longer holds the batch. */
+async function markFailed(table: MetadataTable, key: ItemKey, owner: string, error: BatchError, status: 'failed' | 'paused' = 'failed'): Promise<BatchRecord | undefined> {
+  const result = await updateWhileHeld(table, `UpdateItem ${status === 'failed' ? 'fail' : 'pause'} batch`, key, owner, 'SET #status = :failed, #error = :error, #finishedAt = :now REMOVE #owner, #leaseUntil', {
+    ':failed': status,
     ':error': { name: error.name, category: error.category, code: error.code, message: error.message },
     ':now': table.nowIso(),
   });
@@ -102,7 +102,7 @@ export async function startBatch(table: MetadataTable, input: StartBatchInput): 
   }
   const update = 'SET #status = :running, #owner = :owner, #leaseUntil = :lease, #attempts = #attempts + :one, #startedAt = :now REMOVE #error, #finishedAt';
   // A run may start a batch nobody holds, one whose holder's lease ran out, or one it holds itself (a Step Functions retry of the same run).
-  const condition = `attribute_exists(#${PARTITION_KEY}) AND (#status IN (:pending, :failed) OR (#status = :running AND (#leaseUntil < :now OR #owner = :owner)))`;
+  const condition = `attribute_exists(#${PARTITION_KEY}) AND (#status IN (:pending, :failed, :paused) OR (#status = :running AND (#leaseUntil < :now OR #owner = :owner)))`;
   for (let round = 0; round < START_ROUNDS; round++) {
     const t = table.now();
     const now = t.toISOString();
@@ -114,6 +114,7 @@ export async function startBatch(table: MetadataTable, input: StartBatchInput): 
         ':running': 'running',
         ':pending': 'pending',
         ':failed': 'failed',
+        ':paused': 'paused',
         ':owner': input.owner,
         ':lease': new Date(t.getTime() + input.leaseSeconds * 1000).toISOString(),
         ':one': 1,
@@ -184,6 +185,14 @@ export async function failBatch(table: MetadataTable, input: FailBatchInput): Pr
   return updated ?? requireBatch(table, input, 'failBatch');
 }
 
+/** running + owner → paused: the work cannot run until a definition changes; `reason` says why and what to run. */
+export async function pauseBatch(table: MetadataTable, input: FailBatchInput): Promise<BatchRecord> {
+  const key = keys.batch(input.slice, input.loadunit, input.timelabel);
+  checkOwner(input.owner);
+  const updated = await markFailed(table, key, input.owner, input.error, 'paused');
+  return updated ?? requireBatch(table, input, 'pauseBatch');
+}
+
 export async function recoverInterrupted(table: MetadataTable, slice: string): Promise<BatchRecord[]> {
   const filter = '#status = :running';
   const running = await table.query(
@@ -221,8 +230,8 @@ export async function reopenBatch(table: MetadataTable, input: BatchRef & { reas
   const result = await table.updateIf('UpdateItem reopen batch', {
     key,
     update: 'SET #status = :pending, #reopened = :reopened REMOVE #error, #finishedAt',
-    condition: `attribute_exists(#${PARTITION_KEY}) AND #status IN (:committed, :failed)`,
-    values: { ':pending': 'pending', ':committed': 'committed', ':failed': 'failed', ':reopened': { at: table.nowIso(), reason: input.reason } },
+    condition: `attribute_exists(#${PARTITION_KEY}) AND #status IN (:committed, :failed, :paused)`,
+    values: { ':pending': 'pending', ':committed': 'committed', ':failed': 'failed', ':paused': 'paused', ':reopened': { at: table.nowIso(), reason: input.reason } },
     returnItem: true,
   });
   if (result !== CONDITION_FAILED) return { reopened: true, batch: decodeBatch(result) };

@@ -25,10 +25,14 @@ import type {
   SchemaVersion,
   SliceConfigRecord,
   UpdateSetRecord,
+  UpgradeWindowRecord,
+  VendorActionRecord,
+  VendorRole,
   ViewColumn,
   ViewRead,
   ViewVersion,
 } from './types.ts';
+import { VENDOR_ROLES } from './types.ts';
 
 export type Item = Record<string, unknown>;
 
@@ -137,7 +141,7 @@ export function decodeSliceConfig(item: Item): SliceConfigRecord {
   };
 }
 
-const STATUSES: readonly BatchStatus[] = ['pending', 'running', 'committed', 'failed'];
+const STATUSES: readonly BatchStatus[] = ['pending', 'running', 'committed', 'failed', 'paused'];
 
 function figures(f: BatchFigures): BatchFigures {
   return { rows: f.rows, files: f.files, bytes: f.bytes };
@@ -286,4 +290,33 @@ export function decodeDeadLetter(item: Item): DeadLetterRecord {
     failedAt: str(item, 'failedAt'),
     resolvedAt: optStr(item, 'resolvedAt'),
   });
+}
+
+export function decodeUpgradeWindow(item: Item): UpgradeWindowRecord {
+  const state = str(item, 'state');
+  if (state !== 'granted' && state !== 'revoked') corrupt(item, 'state', "'granted' | 'revoked'");
+  return compact<UpgradeWindowRecord>({
+    state: state as UpgradeWindowRecord['state'],
+    grantedAt: str(item, 'grantedAt'),
+    until: str(item, 'until'),
+    hours: num(item, 'hours'),
+    revokedAt: optStr(item, 'revokedAt'),
+    version: num(item, 'version'),
+    updatedAt: str(item, 'updatedAt'),
+  });
+}
+
+
+export function decodeVendorAction(item: Item): VendorActionRecord {
+  const role = str(item, 'role') as VendorRole;
+  if (!(VENDOR_ROLES as readonly string[]).includes(role)) corrupt(item, 'role', VENDOR_ROLES.join(' | '));
+  return {
+    id: str(item, 'id'),
+    role,
+    action: str(item, 'action'),
+    resource: str(item, 'resource'),
+    allowed: bool(item, 'allowed'),
+    reason: str(item, 'reason'),
+    time: str(item, 'time'),
+  };
 }

@@ -21,6 +21,7 @@ const SCHEMA_VERSION_PREFIX = 'V#';
 const EVENT_ID_PREFIX = 'ID#';
 const VIEW_INDEX_PREFIX = 'VIEW#';
 const UPDATE_SET_PREFIX = 'US#';
+const VENDOR_PK = 'VENDOR';
 /** Zero-padded so a timelabel's delivered batches sort by number. */
 const DELIVERY_BATCH_DIGITS = 6;
 export const MAX_DELIVERY_BATCH = 10 ** DELIVERY_BATCH_DIGITS - 1;
@@ -191,5 +192,17 @@ export const keys = {
   /** Remembers the time an event id was first written, so a retry lands on the same item. */
   eventIdMarker(slice: string, id: string): ItemKey {
     return { pk: keys.eventsPartition(slice), sk: `${EVENT_ID_PREFIX}${checkKeyPart('event id', id)}` };
+  },
+  /**
+   * The customer's vendor controls live outside every `SLICE#` partition, so no
+   * slice role's `LeadingKeys` grant reaches them: the upgrade window (one item)
+   * and the audit of what the vendor's roles did (time-ordered, like events).
+   */
+  upgradeWindow(): ItemKey {
+    return { pk: VENDOR_PK, sk: 'UPGRADE_WINDOW' };
+  },
+  vendorAuditPartition: `${VENDOR_PK}${SEP}AUDIT`,
+  vendorAction(time: string, id: string): ItemKey {
+    return { pk: keys.vendorAuditPartition, sk: `${time}${SEP}${checkKeyPart('vendor action id', id)}` };
   },
 };

@@ -591,7 +591,7 @@ describe('schemas', () => {
     const s3: DatasetSchema = { columns: [col('id', 'bigint'), col('amount', 'numeric(12,2)')] };
     const r3 = await store.recordSchema({ slice: S, dataset: ds, schema: s3, since: T3 });
     assert.equal(r3.version.version, 3);
-    assert.deepEqual(r3.version.diff, { added: [], dropped: [col('note', 'text', true)], retyped: [{ before: col('id'), after: col('id', 'bigint') }] });
+    assert.deepEqual(r3.version.diff, { added: [], dropped: [col('note', 'text', true)], retyped: [{ before: col('id'), after: col('id', 'bigint'), change: 'widening' }] });
 
     assert.deepEqual(await store.getLatestSchema(S, ds), r3.version);
     assert.deepEqual(await store.listSchemaVersions(S, ds), [r1.version, r2.version, r3.version]);

@@ -12,7 +12,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CommitBatchInput, FailBatchInput, FixBatchCursorInput, StartBatchInput, StartOutcome } from './batch-lifecycle.ts';
-import { commitBatch, failBatch, fixBatchCursor, recoverInterrupted, reopenBatch, startBatch } from './batch-lifecycle.ts';
+import { commitBatch, failBatch, fixBatchCursor, pauseBatch, recoverInterrupted, reopenBatch, startBatch } from './batch-lifecycle.ts';
 import type { BatchRef, CreateBatchInput } from './batches.ts';
 import { createBatch, getBatch, latestCommittedBatch, listBatches } from './batches.ts';
 import type { SliceConfigInput } from './configs.ts';
@@ -37,10 +37,14 @@ import type {
   SchemaVersion,
   SliceConfigRecord,
   UpdateSetRecord,
+  UpgradeWindowRecord,
+  VendorActionRecord,
   ViewVersion,
 } from './types.ts';
 import type { UpdateSetInput, ViewVersionInput } from './view-versions.ts';
 import { getUpdateSet, latestViewVersions, listUpdateSets, listViewVersions, putViewVersion, recordUpdateSet, versionInEffect } from './view-versions.ts';
+import type { VendorActionInput } from './vendor-access.ts';
+import { getUpgradeWindow, grantUpgradeWindow, listVendorActions, recordVendorAction, revokeUpgradeWindow } from './vendor-access.ts';
 
 export interface MetadataStoreOptions {
   client: DynamoDBClient;
@@ -130,6 +134,10 @@ export class MetadataStore {
 
   failBatch(input: FailBatchInput): Promise<BatchRecord> {
     return failBatch(this.table, input);
+  }
+
+  pauseBatch(input: FailBatchInput): Promise<BatchRecord> {
+    return pauseBatch(this.table, input);
   }
 
   reopenBatch(input: BatchRef & { reason: string }): Promise<{ reopened: boolean; batch: BatchRecord }> {
@@ -241,5 +249,31 @@ export class MetadataStore {
   /** Resolved ones included; all of a slice, or those of one timelabel. */
   listDeadLetters(slice: string, timelabel?: string): Promise<DeadLetterRecord[]> {
     return listDeadLetters(this.table, slice, timelabel);
+  }
+
+  // ---------------------------------------------------------------- vendor access (the customer's controls)
+
+  getUpgradeWindow(): Promise<UpgradeWindowRecord | undefined> {
+    return getUpgradeWindow(this.table);
+  }
+
+  /** Opens or replaces the window from now for `hours` (1..MAX_UPGRADE_HOURS); conditional on the version read. */
+  grantUpgradeWindow(hours: number): Promise<UpgradeWindowRecord> {
+    return grantUpgradeWindow(this.table, hours);
+  }
+
+  /** Closes an open window now; `changed` is false when none was open. */
+  revokeUpgradeWindow(): Promise<{ changed: boolean; window: UpgradeWindowRecord | undefined }> {
+    return revokeUpgradeWindow(this.table);
+  }
+
+  /** Idempotent on (time, id). */
+  recordVendorAction(input: VendorActionInput): Promise<VendorActionRecord> {
+    return recordVendorAction(this.table, input);
+  }
+
+  /** Oldest first; `since` is inclusive. */
+  listVendorActions(options: { since?: string; limit?: number } = {}): Promise<VendorActionRecord[]> {
+    return listVendorActions(this.table, options);
   }
 }

@@ -16,6 +16,8 @@
  *   SLICE#<org>#UPDATESETS            US#<id>                        applied update sets
  *   SLICE#<slice>#DELIVERIES          <timelabel>#<000001>           a batch a harness delivered
  *   SLICE#<slice>#DEADLETTERS         <timelabel>#<000001>           a batch a harness gave up delivering
+ *   VENDOR                            UPGRADE_WINDOW                 the upgrade window the customer granted the vendor
+ *   VENDOR#AUDIT                      <iso time>#<id>                an action a vendor role took or was denied
  * where <org> is the organize slice that refreshes the views, so its role
  * reads them through the same `SLICE#<slice>#*` grant as the rest of its state.
  *
@@ -45,7 +47,13 @@ export interface SliceConfigRecord {
   updatedAt: string;
 }
 
-export type BatchStatus = 'pending' | 'running' | 'committed' | 'failed';
+/**
+ * `paused`: a view period or a publication that cannot run until the user
+ * changes a definition (it reads a column the source dropped or retyped
+ * incompatibly); not a failure, and not waiting for an input. Its `error`
+ * says which column, which change, and the command to run.
+ */
+export type BatchStatus = 'pending' | 'running' | 'committed' | 'failed' | 'paused';
 
 export interface BatchFigures {
   rows: number;
@@ -247,4 +255,40 @@ export interface DeadLetterRecord {
   failedAt: string;
   /** When a later run delivered the batch after all. */
   resolvedAt?: string;
+}
+
+/** The vendor's cross-account roles (infra/ creates them in the core stack). */
+export const VENDOR_ROLES = ['monitoring', 'administration', 'upgrade'] as const;
+export type VendorRole = (typeof VENDOR_ROLES)[number];
+
+/**
+ * The time-boxed permission the customer gives the vendor's upgrade role
+ * (`reef vendor-access grant-upgrade`): one item per installation. A grant
+ * that ran out stays `granted` with `until` in the past; `revoked` means the
+ * customer closed it before `until`.
+ */
+export interface UpgradeWindowRecord {
+  state: 'granted' | 'revoked';
+  grantedAt: string;
+  until: string;
+  /** Hours asked for when granted. */
+  hours: number;
+  revokedAt?: string;
+  /** Increases by one on each change; writes are conditional on the version read. */
+  version: number;
+  updatedAt: string;
+}
+
+/** One action a vendor role took, or was refused, in this installation: what `reef audit` lists. */
+export interface VendorActionRecord {
+  id: string;
+  role: VendorRole;
+  /** e.g. `status`, `deploy`, `read-lake`. */
+  action: string;
+  /** What it touched or tried to: a table, a bucket prefix, the stacks. */
+  resource: string;
+  allowed: boolean;
+  /** Why it was allowed or denied, in words a customer reads. */
+  reason: string;
+  time: string;
 }

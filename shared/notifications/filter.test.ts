@@ -43,7 +43,7 @@ test('kinds select every type of their kind; type globs select by type whatever 
   assert.deepEqual(selected(['metadata']), ALL_TYPES.filter((t) => kindOf(t) === 'metadata'));
   assert.deepEqual(selected(['*']), ALL_TYPES);
   assert.deepEqual(selected(['batch.*']), ['batch.committed', 'batch.failed', 'batch.loaded', 'batch.published']);
-  assert.deepEqual(selected(['column.*', 'view.refreshed']), ['column.added', 'column.dropped', 'column.retyped', 'view.refreshed']);
+  assert.deepEqual(selected(['column.*', 'view.refreshed']), ['column.added', 'column.dropped', 'column.nullability', 'column.retyped', 'view.refreshed']);
   assert.deepEqual(selected(['check.failed']), ['check.failed']);
   assert.deepEqual(selected([]), []);
   // A kind is only a kind by its exact name: `dat*` is a type glob, and no type starts with `dat` but dataset.created.

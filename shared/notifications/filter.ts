@@ -52,7 +52,9 @@ export const EVENT_TYPES: Readonly<Record<string, { kind: EventKind; what: strin
   'dataset.created': { kind: 'metadata', what: 'a new dataset was collected' },
   'column.added': { kind: 'metadata', what: 'a source table gained a column' },
   'column.dropped': { kind: 'metadata', what: 'a source table lost a column' },
-  'column.retyped': { kind: 'metadata', what: "a source column's type changed" },
+  'column.retyped': { kind: 'metadata', what: "a source column's type changed (widening or incompatible)" },
+  'column.nullability': { kind: 'metadata', what: 'a source column became NULLable or NOT NULL' },
+  'view.paused': { kind: 'metadata', what: 'a view stopped at a period: it reads a column the source dropped or retyped; says what to edit and run' },
   'check.failed': { kind: 'metadata', what: "a view's @check failed; its previous contents stay" },
 };
 

@@ -32,7 +32,7 @@ export interface OrganizeSummaryItem {
   kind: 'load' | 'refresh';
   dataset: string;
   timelabel: string;
-  status: 'loaded' | 'refreshed' | 'failed';
+  status: 'loaded' | 'refreshed' | 'failed' | 'paused';
   rows: number;
   error?: { code: string; message: string };
 }

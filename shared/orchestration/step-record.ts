@@ -62,3 +62,18 @@ export async function settleStep(services: Services, kind: StepKind, runId: stri
     return fail({ name: r.name, category: r.category, code: r.code, message: r.message });
   }
 }
+
+export interface StepPause {
+  code: string;
+  /** Which column, which change, and the command that lets the unit run again. */
+  message: string;
+}
+
+/**
+ * Parks a claimed unit as `paused`: it cannot run until the user changes a
+ * definition, so it is neither failed (nothing to retry) nor waiting (no input
+ * will complete it). The caller emits the metadata event that tells the user.
+ */
+export async function pauseStep(services: Services, kind: StepKind, runId: string, name: string, timelabel: string, pause: StepPause): Promise<void> {
+  await services.metadata.pauseBatch({ slice: kind.slice, loadunit: name, timelabel, owner: runId, error: { name: TERMINAL_ERROR_NAME, category: 'config', ...pause } });
+}

@@ -123,13 +123,15 @@ export function buildPlan(input: PlanInput): Plan {
     breaking.push(...impact.breaking);
   }
 
-  const updateSet = planUpdateSet(viewStages, readers, desiredViews, currentViews, input.after);
+  const updateSet = planUpdateSet(viewStages, readers, desiredViews, currentViews, input.after, input.paused ?? {});
   stages.push(...viewStages);
   if (updateSet !== null) {
     stages.push({ kind: 'switch', updateSet: updateSet.id, effectiveFrom: updateSet.effectiveFrom, views: updateSet.views });
     for (const s of viewStages) {
       if (s.kind === 'create-view') stages.push({ kind: 'backfill', view: s.view, from: updateSet.effectiveFrom, reason: 'created' });
-      if (s.kind === 'change-view') stages.push({ kind: 'backfill', view: s.view, from: updateSet.effectiveFrom, reason: 'changed' });
+      if (s.kind !== 'change-view') continue;
+      const catchUp = updateSet.catchUp?.find((c) => c.view === s.view);
+      stages.push(catchUp ? { kind: 'backfill', view: s.view, from: catchUp.from, reason: 'paused' } : { kind: 'backfill', view: s.view, from: updateSet.effectiveFrom, reason: 'changed' });
     }
   }
 
@@ -164,6 +166,7 @@ function planUpdateSet(
   desiredViews: ReadonlyMap<string, PlanInput['desired']['views'][number]>,
   currentViews: ReadonlyMap<string, ViewVersion>,
   after: string,
+  paused: Readonly<Record<string, string>>,
 ): PlanUpdateSet | null {
   if (viewStages.length === 0) return null;
   const views = new Set<string>();
@@ -180,7 +183,13 @@ function planUpdateSet(
     if (have && !isDeepStrictEqual(have, want)) schedules.push(have);
   }
   const effectiveFrom = alignedTimelabel(schedules, after);
+  // A changed view that is paused never refreshed its periods since the pause: the fix takes over there.
+  const catchUp = viewStages
+    .filter((s) => s.kind === 'change-view' && paused[s.view] !== undefined && paused[s.view] < effectiveFrom)
+    .map((s) => ({ view: s.view, from: paused[s.view] }));
   const content = viewStages.map((s) => ({ kind: s.kind, view: s.view, definition: s.kind === 'remove-view' ? null : s.definition }));
-  const hash = createHash('sha256').update(JSON.stringify({ effectiveFrom, views: sorted, content })).digest('hex');
-  return { id: `us-${effectiveFrom}-${hash.slice(0, UPDATE_SET_HASH_CHARS)}`, effectiveFrom, views: sorted };
+  const hash = createHash('sha256').update(JSON.stringify(catchUp.length > 0 ? { effectiveFrom, views: sorted, content, catchUp } : { effectiveFrom, views: sorted, content })).digest('hex');
+  const set: PlanUpdateSet = { id: `us-${effectiveFrom}-${hash.slice(0, UPDATE_SET_HASH_CHARS)}`, effectiveFrom, views: sorted };
+  if (catchUp.length > 0) set.catchUp = catchUp;
+  return set;
 }

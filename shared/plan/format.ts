@@ -68,5 +68,6 @@ export function formatPlan(plan: Plan): string {
   if (s.breaking > 0) head.push(`${plural(s.breaking, 'breaking change')} (${s.unresolvedBreaking} unresolved)`);
   const lines = [`Plan: ${head.join(', ')}`, ...plan.stages.flatMap(stageLines)];
   if (plan.updateSet) lines.push(`Update set ${plan.updateSet.id} takes effect at timelabel ${plan.updateSet.effectiveFrom}.`);
+  for (const c of plan.updateSet?.catchUp ?? []) lines.push(`Paused view ${c.view} catches up from timelabel ${c.from}, its first paused period, with its new version.`);
   return `${lines.join('\n')}\n`;
 }

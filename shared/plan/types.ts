@@ -29,6 +29,13 @@ export interface PlanInput {
    * is re-decided.
    */
   after: string;
+  /**
+   * Views with paused periods (a source dropped or retyped a column they
+   * read), each with its first paused timelabel. A paused view in the update
+   * set takes its new version from there instead, so the periods it missed
+   * are refreshed with the fix.
+   */
+  paused?: Readonly<Record<string, string>>;
 }
 
 export interface ColumnChanges {
@@ -105,7 +112,7 @@ export type PlanStage =
     }
   | { kind: 'remove-view'; view: string; fromVersion: number; affected: AffectedView[] }
   /** The view refreshes with its new definition from `from` (its update set's timelabel) until it has caught up. */
-  | { kind: 'backfill'; view: string; from: string; reason: 'created' | 'changed' }
+  | { kind: 'backfill'; view: string; from: string; reason: 'created' | 'changed' | 'paused' }
   /** The update set: every listed view switches together at `effectiveFrom`. */
   | { kind: 'switch'; updateSet: string; effectiveFrom: string; views: string[] };
 
@@ -115,6 +122,8 @@ export interface PlanUpdateSet {
   effectiveFrom: string;
   /** Created, changed and removed views and everything downstream of them. Sorted. */
   views: string[];
+  /** Paused views of the set that changed: each takes its new version from its first paused timelabel, before `effectiveFrom`, and catches up. */
+  catchUp?: { view: string; from: string }[];
 }
 
 export interface PlanSummary {

@@ -286,7 +286,10 @@ async function announceSchema(
   for (const c of diff.added) await emit(services, { ...common, type: 'column.added', detail: { version, column: c.name, sourceType: c.sourceType } });
   for (const c of diff.dropped) await emit(services, { ...common, type: 'column.dropped', detail: { version, column: c.name, sourceType: c.sourceType } });
   for (const r of diff.retyped) {
-    await emit(services, { ...common, type: 'column.retyped', detail: { version, column: r.after.name, from: r.before.sourceType, to: r.after.sourceType } });
+    await emit(services, { ...common, type: 'column.retyped', detail: { version, column: r.after.name, from: r.before.sourceType, to: r.after.sourceType, change: r.change } });
+  }
+  for (const n of diff.nullability ?? []) {
+    await emit(services, { ...common, type: 'column.nullability', detail: { version, column: n.after.name, nullable: n.after.nullable } });
   }
 }
 

@@ -100,10 +100,34 @@ export function addColumnSql(dialect: DialectName, target: TableRef, column: Col
   return `ALTER TABLE ${qualifiedName(dialect, target)} ADD COLUMN ${quoteIdent(dialect, column.name)} ${warehouseType(dialect, column)}`;
 }
 
-/** Column names of a table as the catalog holds them (no rows: the table does not exist). Parameters: $1 schema, $2 table. */
+/**
+ * Column names of a table as the catalog holds them (no rows: the table does
+ * not exist). Parameters: $1 schema, $2 table. PostgreSQL also answers each
+ * column's type as format_type spells it (`column_type`), which is how
+ * warehouseType spells the types a widening alters (integers, floats,
+ * numeric), so a load can tell whether a widening is done already.
+ */
 export function existingColumnsSql(dialect: DialectName): string {
-  const catalog = dialect === 'redshift' ? 'svv_columns' : 'information_schema.columns';
-  return `SELECT column_name FROM ${catalog} WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`;
+  if (dialect === 'postgres') {
+    return `SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
+  }
+  return `SELECT column_name FROM svv_columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`;
+}
+
+/**
+ * A source column widened (integer → bigint, more numeric digits): the
+ * warehouse column follows in place. PostgreSQL only: Redshift's ALTER
+ * COLUMN TYPE changes only VARCHAR lengths, and Reef's Redshift text columns
+ * are at the maximum already, so there every retype that changes the
+ * warehouse type lands in a new column instead (see schema-changes.ts).
+ */
+export function alterColumnTypeSql(dialect: DialectName, target: TableRef, column: ColumnSchema): string {
+  if (dialect === 'redshift') {
+    throw new TerminalError('internal', `widening ${target.schema}.${target.table}.${column.name} in place on Redshift; expected a retype there to land in a new column`, {
+      code: 'internal.widen-redshift',
+    });
+  }
+  return `ALTER TABLE ${qualifiedName(dialect, target)} ALTER COLUMN ${quoteIdent(dialect, column.name)} TYPE ${warehouseType(dialect, column)}`;
 }
 
 /**

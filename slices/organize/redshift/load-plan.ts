@@ -8,9 +8,9 @@
 import type { ColumnSchema } from '../../../shared/schema.ts';
 import type { BatchManifest } from '../../../shared/lake/manifest.ts';
 import {
-  addColumnSql, applySql, copyFromStdinSql, createMarkersSql, createSchemaSql, createStagingSql, createTableSql, dropStagingSql, duplicateKeysSql,
+  addColumnSql, alterColumnTypeSql, applySql, copyFromStdinSql, createMarkersSql, createSchemaSql, createStagingSql, createTableSql, dropStagingSql, duplicateKeysSql,
   lockTableSql, markerCheckSql, markerInsertSql, nullKeysSql, redshiftCopySql,
-  type ApplyMode, type DialectName, type MergeStrategy, type RedshiftCopySource, type TableOptions, type TableRef,
+  warehouseType, type ApplyMode, type DialectName, type MergeStrategy, type RedshiftCopySource, type TableOptions, type TableRef,
 } from './dialect.ts';
 
 export type LoadStep =
@@ -31,6 +31,23 @@ export interface LoadPlanInput {
   keys?: string[];
   strategy?: MergeStrategy;
   table?: TableOptions;
+  /**
+   * Where the source's schema changes put the batch's columns (see
+   * schema-changes.ts): `landing` maps a column retyped incompatibly to the
+   * warehouse column `<name>__<type>` that holds it from then on; `widened`
+   * names the warehouse columns whose type follows a widening. Both empty
+   * while the source never changed a type.
+   */
+  landing?: ReadonlyMap<string, string>;
+  widened?: ReadonlySet<string>;
+}
+
+/** The batch's columns under the warehouse names they land in. */
+export function landedColumns(input: Pick<LoadPlanInput, 'manifest' | 'landing'>): ColumnSchema[] {
+  return input.manifest.schema.columns.map((c) => {
+    const name = input.landing?.get(c.name);
+    return name === undefined ? c : { ...c, name };
+  });
 }
 
 /** The marker's dataset: the warehouse table the load writes. */
@@ -51,7 +68,7 @@ export function loadPrelude(dialect: DialectName, input: LoadPlanInput): LoadSte
     exec('BEGIN'),
     ...createMarkersSql(dialect).map(exec),
     exec(createSchemaSql(dialect, target.schema)),
-    exec(createTableSql(dialect, target, manifest.schema.columns, input.keys, input.table)),
+    exec(createTableSql(dialect, target, landedColumns(input), input.keys, input.table)),
     exec(lockTableSql(dialect, target)),
     { kind: 'marker-check', sql: markerCheckSql(dialect, markerDataset(target), manifest.timelabel) },
   ];
@@ -60,15 +77,17 @@ export function loadPrelude(dialect: DialectName, input: LoadPlanInput): LoadSte
 /**
  * From the added columns to COMMIT. `existingColumns`: the target's columns
  * as the catalog holds them after the prelude; the batch's other columns are
- * added first. `fill` puts the batch into the staging table.
+ * added first, and widened ones altered where `existingTypes` (PostgreSQL's
+ * catalog) shows the old type. `fill` puts the batch into the staging table.
  */
-export function loadBody(dialect: DialectName, input: LoadPlanInput, existingColumns: string[], fill: LoadStep | undefined): LoadStep[] {
+export function loadBody(dialect: DialectName, input: LoadPlanInput, existingColumns: string[], fill: LoadStep | undefined, existingTypes?: ReadonlyMap<string, string>): LoadStep[] {
   const { manifest, target, mode } = input;
   const keys = input.keys ?? [];
-  const columns = manifest.schema.columns;
+  const columns = landedColumns(input);
   const exec = (sql: string): LoadStep => ({ kind: 'exec', sql });
   const have = new Set(existingColumns);
   const added = existingColumns.length === 0 ? [] : columns.filter((c: ColumnSchema) => !have.has(c.name));
+  const widen = columns.filter((c) => input.widened?.has(c.name) && existingTypes?.has(c.name) && existingTypes.get(c.name) !== warehouseType(dialect, c));
   const checks: LoadStep[] =
     mode === 'incremental' && keys.length > 0
       ? [
@@ -78,6 +97,7 @@ export function loadBody(dialect: DialectName, input: LoadPlanInput, existingCol
       : [];
   return [
     ...added.map((c) => exec(addColumnSql(dialect, target, c))),
+    ...widen.map((c) => exec(alterColumnTypeSql(dialect, target, c))),
     exec(dropStagingSql(dialect)),
     exec(createStagingSql(dialect, columns)),
     ...(fill ? [fill] : []),
@@ -90,8 +110,8 @@ export function loadBody(dialect: DialectName, input: LoadPlanInput, existingCol
 }
 
 /** The PostgreSQL stand-in's fill step: the client streams the parts. */
-export function postgresFill(manifest: BatchManifest): LoadStep | undefined {
-  return manifest.files.length === 0 ? undefined : { kind: 'stream-staging', sql: copyFromStdinSql(manifest.schema.columns) };
+export function postgresFill(input: Pick<LoadPlanInput, 'manifest' | 'landing'>): LoadStep | undefined {
+  return input.manifest.files.length === 0 ? undefined : { kind: 'stream-staging', sql: copyFromStdinSql(landedColumns(input)) };
 }
 
 export interface RedshiftLoadInput extends LoadPlanInput {

@@ -41,6 +41,9 @@ export interface LoadBatchInput {
   keys?: string[];
   strategy?: MergeStrategy;
   table?: TableOptions;
+  /** Where the source's schema changes put the batch's columns (LoadPlanInput). */
+  landing?: ReadonlyMap<string, string>;
+  widened?: ReadonlySet<string>;
   /** Local fault tests: `load.step` is hit before each statement, numbered from 1 in the order they run. */
   faults?: Faults;
 }
@@ -70,10 +73,12 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
     keys: input.keys,
     strategy: input.strategy,
     table: input.table,
+    landing: input.landing,
+    widened: input.widened,
   };
   const result = { dataset: markerDataset(target), timelabel: manifest.timelabel };
   const dialect = input.dialect;
-  const fill = await fillStep(input, manifest);
+  const fill = await fillStep(input, plan);
   let open = false;
   let doing = `loading ${result.dataset} for timelabel ${manifest.timelabel}`;
   let n = 0;
@@ -98,8 +103,9 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
     }
     doing = `reading the columns of ${result.dataset}`;
     faults?.hit('load.step', ++n);
-    const existing = await client.query<{ column_name: string }>(existingColumnsSql(dialect), [target.schema, target.table]);
-    for (const step of loadBody(dialect, plan, existing.rows.map((r) => r.column_name), fill)) {
+    const existing = await client.query<{ column_name: string; column_type?: string }>(existingColumnsSql(dialect), [target.schema, target.table]);
+    const types = new Map(existing.rows.filter((r) => r.column_type !== undefined).map((r) => [r.column_name, r.column_type!]));
+    for (const step of loadBody(dialect, plan, existing.rows.map((r) => r.column_name), fill, types)) {
       doing = describe(step, result.dataset);
       faults?.hit('load.step', ++n);
       if (step.kind === 'stream-staging') {
@@ -123,8 +129,9 @@ export async function loadBatch(input: LoadBatchInput): Promise<LoadResult> {
  * (again, on a retry: its content depends only on the batch) before the
  * transaction starts. An empty batch has nothing to fill.
  */
-async function fillStep(input: LoadBatchInput, manifest: BatchManifest): Promise<LoadStep | undefined> {
-  if (input.dialect === 'postgres') return postgresFill(manifest);
+async function fillStep(input: LoadBatchInput, plan: LoadPlanInput): Promise<LoadStep | undefined> {
+  const { manifest } = plan;
+  if (input.dialect === 'postgres') return postgresFill(plan);
   if (input.copy === undefined) {
     throw new TerminalError('config', `loading ${manifest.dataset} into Redshift: found no IAM role for COPY; expected the role the cluster assumes to read the lake`, {
       code: 'config.copy-role',
