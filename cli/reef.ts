@@ -13,6 +13,7 @@ import { register as status } from './commands/status.ts';
 import { register as plan } from './commands/plan.ts';
 import { register as apply } from './commands/apply.ts';
 import { register as backfill } from './commands/backfill.ts';
+import { register as accept } from './commands/accept.ts';
 import { register as dev } from './commands/dev.ts';
 import { register as vendorAccess } from './commands/vendor-access.ts';
 import { register as audit } from './commands/audit.ts';
@@ -24,7 +25,7 @@ const program = new Command('reef')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [describe, validate, dev, run, status, plan, apply, backfill, vendorAccess, audit, fleet]) register(program);
+for (const register of [describe, validate, dev, run, status, plan, apply, backfill, accept, vendorAccess, audit, fleet]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -58,6 +58,17 @@ export interface SliceDefinition<Config = unknown> {
 export interface SliceRuntime {
   /** Handlers by Task state name, bound to their services. */
   handlers(services: import('./runtime/services.ts').Services): Record<string, import('./runtime/services.ts').Handler>;
+  /** Collect slices with a schema policy: accept the change a frozen dataset waits on (`reef accept`). */
+  acceptSchema?(services: import('./runtime/services.ts').Services, dataset: string): Promise<SchemaAcceptance>;
+}
+
+/** What `reef accept` did: the schema version it registered, from which timelabel, the changes, and the paused periods the next run collects. */
+export interface SchemaAcceptance {
+  dataset: string;
+  version: number;
+  since: string;
+  changes: string[];
+  paused: string[];
 }
 
 /**

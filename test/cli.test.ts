@@ -9,7 +9,7 @@ import { copyExample, reef } from './support/flow.ts';
 test('--help lists every command and each command has its own help', async () => {
   const top = await reef(['--help']);
   assert.equal(top.code, 0);
-  for (const command of ['describe', 'validate', 'run', 'status']) {
+  for (const command of ['describe', 'validate', 'run', 'status', 'accept']) {
     assert.match(top.stdout, new RegExp(`^  ${command}\\b`, 'm'));
     const own = await reef([command, '--help']);
     assert.equal(own.code, 0, command);

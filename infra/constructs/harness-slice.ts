@@ -119,10 +119,17 @@ export class HarnessSlice extends Construct {
     if (props.datasetSource !== undefined) {
       allow({
         sid: 'ReadDatasetSourceConfig',
-        // One item (the slice's CONFIG), but IAM cannot name a sort key: GetItem on exactly this partition, not its schema or event partitions.
+        // One item (the slice's CONFIG), but IAM cannot name a sort key: GetItem on exactly this partition, not its event or schema partitions.
         actions: ['dynamodb:GetItem'],
         resources: [table.tableArn],
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`SLICE#${props.datasetSource}`] } },
+      });
+      allow({
+        sid: 'ReadDatasetSchemaVersions',
+        // The registry of the one table it publishes (column names and types, no data): a list of columns pauses on a column the source dropped.
+        actions: ['dynamodb:Query'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`SLICE#${props.datasetSource}#SCHEMA#${props.dataset}`] } },
       });
     }
 

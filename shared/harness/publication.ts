@@ -69,6 +69,12 @@ export interface HarnessDefinition<Config = unknown> {
   dataset(config: Config): string;
   /** The config's own warehouse secret (`warehouse.secret`), when it names one. */
   warehouseSecret(config: Config): string | undefined;
+  /**
+   * The dataset columns a config lists by name, which pause it when the
+   * dataset loses one (column-losses.ts); undefined for `columns: all`, which
+   * publishes whatever the dataset has.
+   */
+  mappedColumns(config: Config): string[] | undefined;
   /** Loaded lazily, like SliceDefinition.runtime, so the CDK app never imports drivers. */
   publisher(): Promise<{ publish(input: PublishInput<Config>): Promise<PublishResult> }>;
 }

@@ -55,6 +55,8 @@ export const EVENT_TYPES: Readonly<Record<string, { kind: EventKind; what: strin
   'column.retyped': { kind: 'metadata', what: "a source column's type changed (widening or incompatible)" },
   'column.nullability': { kind: 'metadata', what: 'a source column became NULLable or NOT NULL' },
   'view.paused': { kind: 'metadata', what: 'a view stopped at a period: it reads a column the source dropped or retyped; says what to edit and run' },
+  'loadunit.paused': { kind: 'metadata', what: 'a collected table stopped at a period: its source schema changed and its schemaPolicy is freeze; says how to accept it' },
+  'publication.paused': { kind: 'metadata', what: 'a publication stopped at a period: it lists a column its dataset lost; says what to edit' },
   'check.failed': { kind: 'metadata', what: "a view's @check failed; its previous contents stay" },
 };
 

@@ -41,13 +41,15 @@ export interface BatchRef {
   timelabel: string;
 }
 
-/** Output of Extract, input of Commit. `skipped` when the batch was already committed. */
+/** Output of Extract, input of Commit. `skipped` when the batch was already committed; `paused` by `schemaPolicy: freeze` (see `error`). */
 export interface ExtractResult extends BatchRef {
-  status: 'extracted' | 'skipped';
+  status: 'extracted' | 'skipped' | 'paused';
   manifestKey?: string;
   rows: number;
   files: number;
   bytes: number;
+  /** paused: why, as the batch record holds it. */
+  pausedBy?: BatchOutcome['error'];
 }
 
 /** Output of Commit and Announce, and of FailBatch: one line of `reef run --json`. */
@@ -56,7 +58,7 @@ export interface BatchOutcome {
   loadunit: string;
   dataset: string;
   timelabel: string;
-  status: 'committed' | 'skipped' | 'failed';
+  status: 'committed' | 'skipped' | 'failed' | 'paused';
   rows: number;
   files: number;
   bytes: number;

@@ -40,7 +40,7 @@ export type HarnessPublishInput = PassInput;
 /** One timelabel a pass published or failed to. */
 export interface HarnessSummaryItem {
   timelabel: string;
-  status: 'published' | 'failed';
+  status: 'published' | 'failed' | 'paused';
   rows: number;
   error?: { code: string; message: string };
 }

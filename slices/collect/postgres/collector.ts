@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type pg from 'pg';
-import { TerminalError, TransientError } from '../../../shared/errors.ts';
+import { TERMINAL_ERROR_NAME, TerminalError, TransientError } from '../../../shared/errors.ts';
 import { parseCaught } from '../../../shared/orchestration/caught-error.ts';
 import { manifestKey as manifestKeyOf } from '../../../shared/lake/layout.ts';
 import { readManifest, type BatchManifest } from '../../../shared/lake/manifest.ts';
@@ -20,13 +20,18 @@ import type {
   PlannedUnit,
 } from '../../../shared/orchestration/contracts.ts';
 import { atBoundary, emit, type Handler, type Services } from '../../../shared/runtime/services.ts';
-import type { SchemaDiff } from '../../../shared/schema.ts';
+import { diffSchemas, type SchemaDiff } from '../../../shared/schema.ts';
+import type { SchemaAcceptance } from '../../../shared/slice.ts';
 import { lastCompleteTimelabel, parseSchedule, timelabelRange } from '../../../shared/timelabel.ts';
 import { describeTable, listTables, type SourceTable } from './catalog.ts';
-import { isPatternLoadunit, loadunitName, type CollectPostgresConfig, type LoadunitByTable } from './config.ts';
+import { isPatternLoadunit, loadunitName, type CollectPostgresConfig, type LoadunitByTable, type SchemaPolicy } from './config.ts';
 import { connectSource } from './connect.ts';
 import { cursorUpperBound, extractTable } from './extract-table.ts';
+import {
+  acceptCommand, describeChanges, frozenMessage, hasChanges, keepRegisteredColumns, LOADUNIT_PAUSED_EVENT, SCHEMA_FROZEN, schemaPolicyOf,
+} from './schema-policy.ts';
 import { parseTableRef } from './sql.ts';
+import { datasetSchema, mapTable } from './types.ts';
 
 /**
  * A running batch's lease: as long as the longest extraction a Lambda can run
@@ -135,20 +140,20 @@ export async function plan(services: Services, request: CollectRunRequest): Prom
   return { runId: randomUUID(), slice: request.slice, units };
 }
 
-function findLoadunit(config: CollectPostgresConfig, ref: BatchRef): LoadunitByTable | undefined {
+function findLoadunit(config: CollectPostgresConfig, ref: Pick<BatchRef, 'loadunit'>): LoadunitByTable | undefined {
   return config.loadunits.filter((l): l is LoadunitByTable => !isPatternLoadunit(l)).find((l) => nameOf(l) === ref.loadunit);
 }
 
-async function sourceTableFor(client: pg.Client, config: CollectPostgresConfig, ref: BatchRef): Promise<{ table: SourceTable; spec?: LoadunitByTable }> {
+async function sourceTableFor(client: pg.Client, config: CollectPostgresConfig, ref: Pick<BatchRef, 'slice' | 'loadunit'>): Promise<{ table: SourceTable; spec?: LoadunitByTable; policy: SchemaPolicy }> {
   const spec = findLoadunit(config, ref);
   if (spec) {
     const r = parseTableRef(spec.table, `slice ${ref.slice}: loadunits table`);
-    return { table: await describeTable(client, r), spec };
+    return { table: await describeTable(client, r), spec, policy: schemaPolicyOf(config, spec) };
   }
   // A pattern loadunit: its name is the table name within a matching schema.
   for (const p of config.loadunits.filter(isPatternLoadunit)) {
     const match = (await listTables(client, p.pattern)).find((t) => t.table === ref.loadunit);
-    if (match) return { table: await describeTable(client, match) };
+    if (match) return { table: await describeTable(client, match), policy: schemaPolicyOf(config, p) };
   }
   throw new TerminalError('source', `loadunit ${ref.loadunit} of slice ${ref.slice} matches no source table any more; expected a table from the slice's loadunits`, {
     code: 'source.missing-table',
@@ -187,6 +192,8 @@ async function ensureInOrder(services: Services, ref: BatchRef): Promise<BatchRe
 
 export async function extract(services: Services, ref: BatchRef): Promise<ExtractResult> {
   const config = await sliceConfig(services, ref.slice);
+  // Read before starting, which clears a paused batch's reason: a freeze that pauses it again for the same change says nothing new.
+  const prior = await services.metadata.getBatch(ref.slice, ref.loadunit, ref.timelabel);
   const started = await services.metadata.startBatch({
     slice: ref.slice, loadunit: ref.loadunit, timelabel: ref.timelabel, owner: ref.runId, leaseSeconds: BATCH_LEASE_SECONDS,
   });
@@ -201,7 +208,17 @@ export async function extract(services: Services, ref: BatchRef): Promise<Extrac
   }
   services.faults.hit(`extract.start.${ref.dataset}`);
   return withSource(services, config, async (client) => {
-    const { table, spec } = await sourceTableFor(client, config, ref);
+    const { table: described, spec, policy } = await sourceTableFor(client, config, ref);
+    const registered = policy === 'evolve' ? undefined : (await services.metadata.getLatestSchema(ref.slice, ref.dataset))?.schema;
+    if (policy === 'freeze' && registered !== undefined) {
+      const diff = diffSchemas(registered, datasetSchema(mapTable(described)));
+      // Before the cursor is fixed: a paused batch reads nothing, and its window starts from the last commit whenever it runs.
+      if (hasChanges(diff)) return pauseFrozen(services, ref, prior, `${described.schema}.${described.table}`, diff);
+    }
+    const { table, ignored } = policy === 'ignore_new_columns' ? keepRegisteredColumns(described, registered) : { table: described, ignored: [] };
+    if (ignored.length > 0) {
+      services.log(`not extracting new column(s) ${ignored.join(', ')} of ${described.schema}.${described.table}: its schemaPolicy is ignore_new_columns`, { dataset: ref.dataset, timelabel: ref.timelabel });
+    }
     let cursor: { column: string; from: string | null; to: string | null } | undefined;
     if (spec?.mode === 'incremental' && spec.cursor) {
       if (!table.columns.some((c) => c.name === spec.cursor)) {
@@ -234,6 +251,53 @@ export async function extract(services: Services, ref: BatchRef): Promise<Extrac
 }
 
 /**
+ * `schemaPolicy: freeze` met a change: the batch is recorded `paused` with
+ * the change and the command that accepts it, and the loadunit's first
+ * paused batch emits one `loadunit.paused` event. Every run tries the paused
+ * batches again (they are not settled), so they collect once accepted.
+ */
+async function pauseFrozen(services: Services, ref: BatchRef, prior: BatchRecord | undefined, source: string, diff: SchemaDiff): Promise<ExtractResult> {
+  const changes = describeChanges(diff);
+  const message = frozenMessage(ref.dataset, source, changes);
+  const same = (b: BatchRecord | undefined) => b?.status === 'paused' && b.error?.message === message;
+  const told = same(prior) || (await services.metadata.listBatches(ref.slice, ref.loadunit)).some((b) => b.timelabel !== ref.timelabel && same(b));
+  const error = { name: TERMINAL_ERROR_NAME, category: 'source', code: SCHEMA_FROZEN, message };
+  await services.metadata.pauseBatch({ slice: ref.slice, loadunit: ref.loadunit, timelabel: ref.timelabel, owner: ref.runId, error });
+  if (!told) {
+    await emit(services, {
+      kind: 'metadata', type: LOADUNIT_PAUSED_EVENT, slice: ref.slice, dataset: ref.dataset, timelabel: ref.timelabel,
+      detail: { code: SCHEMA_FROZEN, message, policy: 'freeze', changes, command: acceptCommand(ref.dataset) },
+    });
+  }
+  services.log(message, { dataset: ref.dataset, timelabel: ref.timelabel });
+  return { ...ref, status: 'paused', rows: 0, files: 0, bytes: 0, pausedBy: error };
+}
+
+/**
+ * `reef accept`: a loadunit paused by `schemaPolicy: freeze` takes its
+ * source table's schema as it is now as the registered one, from its first
+ * paused period (announced like any change); the next run then collects
+ * every paused period.
+ */
+export async function acceptSchema(services: Services, dataset: string): Promise<SchemaAcceptance> {
+  const dot = dataset.indexOf('.');
+  const slice = dataset.slice(0, dot);
+  const loadunit = dataset.slice(dot + 1);
+  const config = await sliceConfig(services, slice);
+  const paused = (await services.metadata.listBatches(slice, loadunit)).filter((b) => b.status === 'paused' && b.error?.code === SCHEMA_FROZEN).map((b) => b.timelabel);
+  if (paused.length === 0) {
+    throw new TerminalError('config', `${dataset} has no period paused by schemaPolicy: freeze, so there is no change to accept; expected a dataset whose collect is paused (reef status shows them)`, {
+      code: 'schema.nothing-to-accept',
+    });
+  }
+  const ref: BatchRef = { runId: randomUUID(), slice, loadunit, dataset, timelabel: paused[0] };
+  const schema = await withSource(services, config, async (client) => datasetSchema(mapTable((await sourceTableFor(client, config, ref)).table)));
+  const { version, created } = await services.metadata.recordSchema({ slice, dataset, schema, since: paused[0] });
+  if (created) await announceSchema(services, ref, version.version, version.diff);
+  return { dataset, version: version.version, since: version.since, changes: version.diff ? describeChanges(version.diff) : [], paused };
+}
+
+/**
  * Every part the manifest names must be in the lake with its size. (Extract
  * already removed what a dead attempt left beside them before it wrote the
  * manifest.)
@@ -257,6 +321,7 @@ export async function commit(services: Services, result: ExtractResult): Promise
   if (result.status === 'skipped') {
     return { ...base, status: 'skipped', rows: result.rows, files: result.files, bytes: result.bytes, manifestKey: result.manifestKey };
   }
+  if (result.status === 'paused') return { ...base, status: 'paused', rows: 0, files: 0, bytes: 0, error: result.pausedBy };
   const manifest = await readManifest(services.s3, services.bucket, manifestKeyOf(result.slice, result.loadunit, result.timelabel));
   await verifyParts(services, manifest);
   const { version, created } = await services.metadata.recordSchema({

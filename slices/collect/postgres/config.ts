@@ -8,6 +8,13 @@ import { parseTableRef } from './sql.ts';
 import { vpcPlacementSchema, type VpcPlacement } from '../../../shared/flow/vpc-placement.ts';
 export type CollectPostgresMode = 'snapshot' | 'incremental';
 
+/**
+ * What a change of a loadunit's source schema does (schema-policy.ts):
+ * `evolve` carries it downstream, `freeze` pauses the loadunit until
+ * `reef accept`, `ignore_new_columns` leaves added columns out.
+ */
+export type SchemaPolicy = 'evolve' | 'freeze' | 'ignore_new_columns';
+
 export interface LoadunitByTable {
   /** `schema.table`, or `table` for the `public` schema. */
   table: string;
@@ -18,12 +25,16 @@ export interface LoadunitByTable {
   cursor?: string;
   /** incremental: primary key columns, so downstream merges can upsert. */
   keys?: string[];
+  /** Overrides the source's `schemaPolicy` for this loadunit. */
+  schemaPolicy?: SchemaPolicy;
 }
 
 export interface LoadunitByPattern {
   /** `schema.*` or `schema.prefix_*`: every matching base table is a loadunit (snapshot only). */
   pattern: string;
   mode: 'snapshot';
+  /** Overrides the source's `schemaPolicy` for every table of the pattern. */
+  schemaPolicy?: SchemaPolicy;
 }
 
 export type LoadunitSpec = LoadunitByTable | LoadunitByPattern;
@@ -44,6 +55,8 @@ export interface CollectPostgresConfig {
     ssl?: 'disable' | 'require' | 'verify-full';
     vpc?: VpcPlacement;
   };
+  /** What a change of a source table's schema does, for every loadunit that sets none; default `evolve`. */
+  schemaPolicy?: SchemaPolicy;
   loadunits: LoadunitSpec[];
   extract?: {
     /** Rows per Parquet row group (bounds the writer's memory). */
@@ -61,6 +74,13 @@ export const DEFAULT_ROW_GROUP_ROWS = 65_536;
 export const DEFAULT_ROW_GROUPS_PER_PART = 8;
 
 const identifier = '^[A-Za-z_][A-Za-z0-9_$]*$';
+
+const schemaPolicySchema = (scope: string) => ({
+  enum: ['evolve', 'freeze', 'ignore_new_columns'],
+  description:
+    `what a change of ${scope} source schema does: evolve (default: carry it downstream), freeze (pause until \`reef accept\`), ` +
+    'ignore_new_columns (added columns are not extracted; drops and retypes evolve)',
+});
 
 export const configSchema = {
   $id: 'https://reef.dev/schemas/collect-postgres.json',
@@ -82,6 +102,7 @@ export const configSchema = {
         vpc: vpcPlacementSchema('place the functions in these subnets to reach a private source'),
       },
     },
+    schemaPolicy: schemaPolicySchema("a loadunit's (unless it sets its own)"),
     loadunits: {
       type: 'array',
       minItems: 1,
@@ -97,6 +118,7 @@ export const configSchema = {
               mode: { enum: ['snapshot', 'incremental'], description: 'snapshot copies the whole table each batch; incremental only rows whose cursor grew' },
               cursor: { type: 'string', minLength: 1, maxLength: 63, description: 'a column that grows on every insert and update (updated_at, a sequence id)' },
               keys: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 63 }, description: 'primary key columns, so loads downstream can merge' },
+              schemaPolicy: schemaPolicySchema("this table's"),
             },
             if: { properties: { mode: { const: 'incremental' } } },
             then: { required: ['cursor'] },
@@ -108,6 +130,7 @@ export const configSchema = {
             properties: {
               pattern: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z0-9_$]*\\*$', description: 'schema.* or schema.prefix*: every base table that matches, each its own snapshot loadunit' },
               mode: { const: 'snapshot' },
+              schemaPolicy: schemaPolicySchema("each matching table's"),
             },
           },
         ],
@@ -130,9 +153,10 @@ export const exampleConfig: CollectPostgresConfig = {
   description: 'The shop database',
   schedule: 'every 15 minutes',
   connection: { secret: 'shop-source', maxConnections: 2 },
+  schemaPolicy: 'evolve',
   loadunits: [
-    { table: 'public.customers', mode: 'incremental', cursor: 'updated_at', keys: ['id'] },
-    { table: 'public.products', mode: 'snapshot' },
+    { table: 'public.customers', mode: 'incremental', cursor: 'updated_at', keys: ['id'], schemaPolicy: 'freeze' },
+    { table: 'public.products', mode: 'snapshot', schemaPolicy: 'ignore_new_columns' },
     { pattern: 'audit.*', mode: 'snapshot' },
   ],
 };

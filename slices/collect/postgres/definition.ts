@@ -39,12 +39,13 @@ export const collectPostgres = {
     return spec && !isPatternLoadunit(spec) ? { mode: spec.mode, keys: spec.keys } : { mode: 'snapshot' };
   },
   runtime: async () => {
-    const { collectHandlers } = await import('./collector.ts');
+    const { collectHandlers, acceptSchema } = await import('./collector.ts');
     return {
       handlers: (services) => {
         const h = collectHandlers(services);
         return Object.fromEntries(Object.entries(COLLECT_TASKS).map(([task, state]) => [state, h[task as keyof typeof h]]));
       },
+      acceptSchema,
     };
   },
 } satisfies SliceDefinition<CollectPostgresConfig>;

@@ -36,6 +36,7 @@ export const harnessPostgres = {
   harness: {
     dataset: (c) => c.dataset,
     warehouseSecret: (c) => c.warehouse?.secret,
+    mappedColumns: (c) => (c.columns === undefined || c.columns === 'all' ? undefined : c.columns.map((x) => x.column)),
     publisher: async () => {
       const { publish } = await import('./publish.ts');
       return { publish: (input) => publish(input) };

@@ -277,7 +277,10 @@ describe('an existing target that does not fit is refused before anything is wri
   });
 
   test('a published column the target lacks', async () => {
-    await refused('lacking', 'target.missing-column', /target table "shop"\."lacking" has no column "revenue"; expected it, of type numeric\(12,2\)/);
+    // A list names its columns: a missing one is refused (`columns: all` adds it, below).
+    await refused('lacking', 'target.missing-column', /target table "shop"\."lacking" has no column "revenue"; expected it, of type numeric\(12,2\)/, {
+      columns: [{ column: 'id' }, { column: 'revenue' }, { column: 'note' }],
+    });
   });
 
   test('a merge into a table without a unique index on the keys', async () => {
@@ -300,6 +303,19 @@ describe('an existing target that does not fit is refused before anything is wri
       { id: '2', revenue: '2.50', note: 'y', extra: 'app-owned' },
     ]);
   });
+});
+
+test('columns: all adds a column the dataset has and an existing target lacks, with its mapped type, and publishes it', async () => {
+  const dataset = await smallDataset('grows', [[1, '1.50', 'x'], [2, '2.50', 'y']]);
+  const app = await world.client(await world.appDatabase('app-grows'));
+  await app.query(`CREATE TABLE public.growing (id integer, note text, extra text DEFAULT 'app-owned')`);
+  const config: HarnessPostgresConfig = { ...LTV, dataset, connection: { secret: 'app-grows' }, target: { table: 'growing' } };
+  const result = await publish(publishInput(world, config));
+  assert.equal(result.status, 'published');
+  assert.deepEqual(result.detail?.addedColumns, ['revenue']);
+  const type = await app.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'public.growing'::regclass AND attname = 'revenue'`);
+  assert.deepEqual(type.rows, [{ t: 'numeric(12,2)' }]);
+  assert.deepEqual((await rowsAsText(app, 'public', 'growing', ['id', 'revenue', 'note', 'extra'])).sort(), ['["1","1.50","x","app-owned"]', '["2","2.50","y","app-owned"]']);
 });
 
 test('merge keys that are NULL or repeated in the dataset fail the publish and write nothing', async () => {

@@ -22,7 +22,7 @@ import { warehouseError } from '../../organize/redshift/warehouse-errors.ts';
 import { planColumns, type PublishPlan } from './columns.ts';
 import { REEF_SCHEMA, targetSchemaOf, type HarnessPostgresConfig } from './config.ts';
 import {
-  beginReadSql, copyStagingSql, createMarkersSql, createSchemaSql, createStagingSql, createTargetSql, datasetColumnsSql, declareReadCursorSql,
+  addColumnSql, beginReadSql, copyStagingSql, createMarkersSql, createSchemaSql, createStagingSql, createTargetSql, datasetColumnsSql, declareReadCursorSql,
   duplicateKeysSql, fetchSql, markerCheckSql, markerInsertSql, MARKERS, mergeSql, nullKeysSql, pinTargetSessionSql, publicationLockName,
   publicationLockSql, qualifiedName, relationKindSql, replaceSql, schemaExistsSql, targetColumnsSql, uniqueKeysSql, FETCH_ROWS, type TableRef,
 } from './sql.ts';
@@ -129,7 +129,8 @@ async function publishOn(client: pg.Client, input: PublishInput<HarnessPostgresC
       });
     }
     const plan = planColumns({ slice, config, dataset: input.dataset, dialect: warehouse.dialect, datasetColumns: described.rows, datasetKeys: input.keys });
-    const prepared = await prepareTarget(onTarget, { target, targetName, dataset: input.dataset, plan, mode: config.mode });
+    const all = config.columns === undefined || config.columns === 'all';
+    const prepared = await prepareTarget(onTarget, { target, targetName, dataset: input.dataset, plan, mode: config.mode, addMissing: all });
 
     await onTarget('creating the staging table', createStagingSql(plan.columns.map((c) => ({ name: c.name, type: prepared.stagingTypes.get(c.name)! }))));
     await onWarehouse(`opening a cursor on ${input.dataset}`, declareReadCursorSql(warehouse.dialect, dataset, plan.columns.map((c) => c.source)));
@@ -161,7 +162,8 @@ async function publishOn(client: pg.Client, input: PublishInput<HarnessPostgresC
     await onTarget('writing the publish marker', markerInsertSql(), [slice, timelabel, rows, runId, services.now().toISOString()]);
     await onTarget('committing', 'COMMIT');
     targetOpen = false;
-    return { status: 'published', rows, detail: { target, mode: config.mode, created: prepared.created, deleted, written: changed } };
+    const grown = prepared.added.length > 0 ? { addedColumns: prepared.added } : {};
+    return { status: 'published', rows, detail: { target, mode: config.mode, created: prepared.created, deleted, written: changed, ...grown } };
   } catch (e) {
     if (readOpen) await rollbackQuietly(warehouse.client);
     if (targetOpen) await rollbackQuietly(client);
@@ -184,18 +186,22 @@ async function ensureSchema(onTarget: OnTarget, schema: string): Promise<void> {
  * mapped types; for a merge, the keys as primary key); otherwise checks,
  * before anything is written, that every published column is there with a
  * type that holds its values and, for a merge, that a unique index covers the
- * keys. Returns the type each published column is staged as: the target's own.
+ * keys. With `addMissing` (`columns: all`) a column the dataset gained is
+ * added to the target instead, in the same transaction, since the user asked
+ * for every column; a list names its columns, so a missing one is refused.
+ * Returns the type each published column is staged as (the target's own) and
+ * the columns added.
  */
 async function prepareTarget(
   onTarget: OnTarget,
-  p: { target: TableRef; targetName: string; dataset: string; plan: PublishPlan; mode: HarnessPostgresConfig['mode'] },
-): Promise<{ created: boolean; stagingTypes: Map<string, string> }> {
+  p: { target: TableRef; targetName: string; dataset: string; plan: PublishPlan; mode: HarnessPostgresConfig['mode']; addMissing: boolean },
+): Promise<{ created: boolean; stagingTypes: Map<string, string>; added: string[] }> {
   const { target, targetName, plan } = p;
   const kind = await onTarget<{ kind: string }>(`looking for table ${targetName}`, relationKindSql(), [target.schema, target.table]);
   if (kind.rows.length === 0) {
     await ensureSchema(onTarget, target.schema);
     await onTarget(`creating table ${targetName}`, createTargetSql(target, plan.columns, plan.keys), undefined, true);
-    return { created: true, stagingTypes: new Map(plan.columns.map((c) => [c.name, c.type])) };
+    return { created: true, stagingTypes: new Map(plan.columns.map((c) => [c.name, c.type])), added: [] };
   }
   if (kind.rows[0].kind !== 'r' && kind.rows[0].kind !== 'p') {
     throw new TerminalError('target', `target ${targetName} is not a table (relation kind ${kind.rows[0].kind}); expected a table to write into, or no relation of that name so one is created`, {
@@ -205,9 +211,16 @@ async function prepareTarget(
   const found = await onTarget<{ name: string; declared: string; type: string }>(`reading the columns of ${targetName}`, targetColumnsSql(), [target.schema, target.table]);
   const byName = new Map(found.rows.map((r) => [r.name, r]));
   const stagingTypes = new Map<string, string>();
+  const added: string[] = [];
   for (const c of plan.columns) {
     const have = byName.get(c.name);
     const origin = `dataset column ${p.dataset}.${JSON.stringify(c.source.name)} (${c.source.type} in the warehouse)`;
+    if (have === undefined && p.addMissing) {
+      await onTarget(`adding column ${JSON.stringify(c.name)} to ${targetName}`, addColumnSql(target, c));
+      stagingTypes.set(c.name, c.type);
+      added.push(c.name);
+      continue;
+    }
     if (have === undefined) {
       throw new TerminalError('target', `target table ${targetName} has no column ${JSON.stringify(c.name)}; expected it, of type ${c.type}, to publish ${origin}: add the column or leave it out of columns. Nothing was written`, {
         code: 'target.missing-column',
@@ -235,7 +248,7 @@ async function prepareTarget(
       );
     }
   }
-  return { created: false, stagingTypes };
+  return { created: false, stagingTypes, added };
 }
 
 /** A merge needs each staged key non-NULL and once: otherwise it could never match a row, or would update one twice. */

@@ -236,6 +236,11 @@ export function createTargetSql(target: TableRef, columns: { name: string; type:
   return `CREATE TABLE ${qualifiedName(target)} (\n${lines.join(',\n')}\n)`;
 }
 
+/** A column `columns: all` publishes that an existing target lacks (the dataset gained it): added NULLable, with its mapped type, so the application's rows keep theirs. */
+export function addColumnSql(target: TableRef, column: { name: string; type: string }): string {
+  return `ALTER TABLE ${qualifiedName(target)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`;
+}
+
 export function createStagingSql(columns: { name: string; type: string }[]): string {
   return `CREATE TEMP TABLE ${quoteIdent(STAGING_TABLE)} (\n${columns.map((c) => `  ${quoteIdent(c.name)} ${c.type}`).join(',\n')}\n) ON COMMIT DROP`;
 }

@@ -36,6 +36,7 @@ export const harnessWebhook = {
   harness: {
     dataset: (c) => c.dataset,
     warehouseSecret: (c) => c.warehouse?.secret,
+    mappedColumns: (c) => (c.columns === undefined || c.columns === 'all' ? undefined : [...c.columns]),
     publisher: async () => {
       const { createWebhookPublisher } = await import('./publish.ts');
       return createWebhookPublisher();
