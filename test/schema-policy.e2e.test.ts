@@ -98,6 +98,9 @@ describe('schema policies: freeze, ignore_new_columns and evolve on one source',
     assert.match(statusWhy ?? '', /^paused since 20260316003000: shop\.customers is paused: its source table public\.customers changed/, 'reef status says why');
     const events = (await runtime!.services.metadata.listEvents('shop')).filter((e) => e.type === 'loadunit.paused');
     assert.deepEqual(events.map((e) => [e.kind, e.dataset, e.timelabel, (e.detail as { changes: string[] }).changes]), [['metadata', 'shop.customers', at('0030'), ['added segment (text)']]]);
+    const held = reports[1].organized.filter((o) => o.kind === 'refresh' && o.dataset === 'analytics.customer_ltv');
+    assert.deepEqual(held.map((o) => [o.timelabel, o.status, o.error?.code]), [[at('0000'), 'paused', 'upstream.paused']], 'the view reading customers pauses, once, saying why');
+    assert.match(held[0].error!.message, /reef accept <flow> shop\.customers/);
     // order_items is frozen too, but its source did not change: it went on.
     assert.deepEqual(batches(reports[1], 'shop.order_items'), [[at('0030'), 'committed'], [at('0045'), 'committed']]);
   });

@@ -149,7 +149,11 @@ async function loadAll(input: OrganizeInput, client: pg.Client, record: (o: Orga
         ...collected.filter((b) => b.loadunit === loadunit).map((b) => ({ ...b, what: `the collect of ${dataset}` })),
         ...organized.filter((o) => o.loadunit === dataset).map((o) => ({ ...o, what: `the load of ${dataset}` })),
       ]);
-      datasets.set(dataset, { ...source, name: dataset, done, failed, paused: new Map() });
+      // A frozen loadunit's paused periods hold back the views that read them, which pause too and say why.
+      const paused = new Map(
+        collected.filter((b) => b.loadunit === loadunit && b.status === 'paused').map((b) => [b.timelabel, b.error?.message ?? `the collect of ${dataset} @ ${b.timelabel} is paused`]),
+      );
+      datasets.set(dataset, { ...source, name: dataset, done, failed, paused });
       for (const batch of committed.filter((b) => b.loadunit === loadunit && !done.has(b.timelabel))) {
         // A merge applies batches in order: a later one waits while an earlier one cannot load.
         if (!(await claim(services, runId, dataset, batch.timelabel))) break;
