@@ -28,8 +28,7 @@ import { toScheduleExpression } from '../schedule.ts';
 import { SLICE_ENV } from '../../shared/runtime/env.ts';
 import { lakeKeyThroughS3Statement, listPrefixesStatement, METADATA_READ_ACTIONS, METADATA_WRITE_ACTIONS, metadataStatement } from './grants.ts';
 import {
-  acknowledgeUnscopedActions, acknowledgeWildcard, bundledHandlers, deployedConfigText, checkSliceName, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine, type SliceVpcPlacement,
-} from './slice-functions.ts';
+  acknowledgeUnscopedActions, acknowledgeWildcard, bundledHandlers, deployedConfigText, checkSliceName, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine, type SliceVpcPlacement, FAIL_TASK_SIZING } from './slice-functions.ts';
 
 export interface CollectSliceProps {
   /** Installation name. */
@@ -63,13 +62,13 @@ export const FUNCTION_SIZING: Record<CollectTask, { memoryMb: number; timeout: D
   // Reads config and writes a handful of batch records.
   plan: { memoryMb: 512, timeout: Duration.minutes(1) },
   // Streams rows into Parquet row groups in memory: the bound that matters. More
-  // memory also buys CPU for encoding; 15 minutes is Lambda's limit, and large
-  // tables are split into ranges so that no range needs more.
+  // memory also buys CPU for encoding; 15 minutes is Lambda's limit. A table too big
+  // to extract in that time needs splitting into ranges, which is not built yet.
   extract: { memoryMb: 2048, timeout: Duration.minutes(15) },
   // Verifies the parts (HEAD requests) and flips the commit pointer.
   commit: { memoryMb: 512, timeout: Duration.minutes(2) },
   announce: { memoryMb: 256, timeout: Duration.seconds(30) },
-  fail: { memoryMb: 256, timeout: Duration.minutes(1) },
+  fail: FAIL_TASK_SIZING,
 };
 
 

@@ -34,8 +34,7 @@ import { lakeKeyThroughSecretsManagerStatement, METADATA_READ_ACTIONS, METADATA_
 import type { WarehouseSecretRef } from './organize-slice.ts';
 import {
   acknowledgeUnscopedActions, bundledHandlers, checkSliceName, deployedConfigText, openWarehouseTo, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine,
-  type SliceVpcPlacement, type WarehouseIngress,
-} from './slice-functions.ts';
+  type SliceVpcPlacement, type WarehouseIngress, FAIL_TASK_SIZING } from './slice-functions.ts';
 import { dataDetailType, eventSourceOf, startOnDataEvents, startOnSchedule } from './starts.ts';
 
 export interface HarnessSliceProps {
@@ -84,7 +83,7 @@ export const HARNESS_FUNCTION_SIZING: Record<HarnessTask, { memoryMb: number; ti
   // rows. A pass that outlives Lambda's 15 minutes fails after committing the
   // timelabels it finished; the next execution goes on from there.
   publish: { memoryMb: 1024, timeout: Duration.minutes(15) },
-  fail: { memoryMb: 256, timeout: Duration.minutes(1) },
+  fail: FAIL_TASK_SIZING,
 };
 
 export class HarnessSlice extends Construct {

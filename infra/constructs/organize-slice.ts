@@ -31,8 +31,7 @@ import type { WarehouseEndpoint } from '../../slices/organize/redshift/warehouse
 import { lakeKeyThroughS3Statement, lakeKeyThroughSecretsManagerStatement, listPrefixesStatement, METADATA_READ_ACTIONS, METADATA_WRITE_ACTIONS, metadataStatement } from './grants.ts';
 import {
   acknowledgeUnscopedActions, acknowledgeWildcard, bundledHandlers, checkSliceName, openWarehouseTo, placeFunctionsInVpc, secretArnOfName, sliceFunctions, sliceStateMachine,
-  type SliceVpcPlacement, type WarehouseIngress,
-} from './slice-functions.ts';
+  type SliceVpcPlacement, type WarehouseIngress, FAIL_TASK_SIZING } from './slice-functions.ts';
 import { dataDetailType, eventSourceOf, startOnDataEvents, startOnSchedule } from './starts.ts';
 
 /** The warehouse's credentials: a secret the user named, or the admin secret of a warehouse the core created (encrypted with the lake key). */
@@ -71,7 +70,7 @@ export const ORGANIZE_FUNCTION_SIZING: Record<OrganizeTask, { memoryMb: number; 
   // 1 GB buys the CPU to read manifests and metadata quickly. A pass that outlives
   // Lambda's 15 minutes fails after committing what it finished; the next execution goes on.
   pass: { memoryMb: 1024, timeout: Duration.minutes(15) },
-  fail: { memoryMb: 256, timeout: Duration.minutes(1) },
+  fail: FAIL_TASK_SIZING,
 };
 
 /** The detail-type and source of the data event a committed collect batch publishes (shared/runtime/aws.ts). */

@@ -9,7 +9,7 @@ import { copyFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync, type BuildOptions } from 'esbuild';
-import { ArnFormat, AssetHashType, DockerImage, RemovalPolicy, Stack, Validations, type Duration } from 'aws-cdk-lib';
+import { ArnFormat, AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -32,6 +32,9 @@ export type SliceVpcPlacement = VpcPlacement;
 
 /** Enough to investigate last month's failures; older history lives in the batch records. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+/** Every slice's fail task records one failure and an event: little memory, a minute at most. */
+export const FAIL_TASK_SIZING = { memoryMb: 256, timeout: Duration.minutes(1) };
 
 /**
  * Slice names go into IAM patterns, where `*` and `?` are wildcards and `#`

@@ -18,6 +18,7 @@ import type {
   CursorRange,
   DeadLetterRecord,
   DeliveredBatchRecord,
+  SentBatch,
   EventKind,
   InstallationConfig,
   LoadunitState,
@@ -250,7 +251,7 @@ export function decodeUpdateSet(item: Item): UpdateSetRecord {
   };
 }
 
-export function decodeDeliveredBatch(item: Item): DeliveredBatchRecord {
+function decodeSentBatch(item: Item): SentBatch {
   return {
     slice: str(item, 'slice'),
     dataset: str(item, 'dataset'),
@@ -262,6 +263,12 @@ export function decodeDeliveredBatch(item: Item): DeliveredBatchRecord {
     bytes: num(item, 'bytes'),
     upserts: num(item, 'upserts'),
     deletes: num(item, 'deletes'),
+  };
+}
+
+export function decodeDeliveredBatch(item: Item): DeliveredBatchRecord {
+  return {
+    ...decodeSentBatch(item),
     status: num(item, 'status'),
     attempts: num(item, 'attempts'),
     runId: str(item, 'runId'),
@@ -271,16 +278,7 @@ export function decodeDeliveredBatch(item: Item): DeliveredBatchRecord {
 
 export function decodeDeadLetter(item: Item): DeadLetterRecord {
   return compact<DeadLetterRecord>({
-    slice: str(item, 'slice'),
-    dataset: str(item, 'dataset'),
-    timelabel: str(item, 'timelabel'),
-    batch: num(item, 'batch'),
-    batches: num(item, 'batches'),
-    idempotencyKey: str(item, 'idempotencyKey'),
-    bodySha256: str(item, 'bodySha256'),
-    bytes: num(item, 'bytes'),
-    upserts: num(item, 'upserts'),
-    deletes: num(item, 'deletes'),
+    ...decodeSentBatch(item),
     attempts: num(item, 'attempts'),
     lastStatus: optNum(item, 'lastStatus'),
     lastError: str(item, 'lastError'),

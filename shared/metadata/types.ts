@@ -195,12 +195,8 @@ export interface UpdateSetRecord {
   createdAt: string;
 }
 
-/**
- * A batch a harness slice delivered outside the installation, written once
- * the receiver accepted it, so a re-run of the timelabel does not send it
- * again. It describes the request, never its rows.
- */
-export interface DeliveredBatchRecord {
+/** One webhook batch as it was sent: which request it was, never its rows. */
+export interface SentBatch {
   /** The harness slice (the publication). */
   slice: string;
   dataset: string;
@@ -215,6 +211,14 @@ export interface DeliveredBatchRecord {
   bytes: number;
   upserts: number;
   deletes: number;
+}
+
+/**
+ * A batch a harness slice delivered outside the installation, written once
+ * the receiver accepted it, so a re-run of the timelabel does not send it
+ * again. It describes the request, never its rows.
+ */
+export interface DeliveredBatchRecord extends SentBatch {
   /** The receiver's HTTP status that accepted it. */
   status: number;
   /** Requests it took, the accepted one included. */
@@ -230,17 +234,7 @@ export interface DeliveredBatchRecord {
  * receiver's side (idempotency key, body digest, size) and to know why; no
  * row values and no response body, which may echo them.
  */
-export interface DeadLetterRecord {
-  slice: string;
-  dataset: string;
-  timelabel: string;
-  batch: number;
-  batches: number;
-  idempotencyKey: string;
-  bodySha256: string;
-  bytes: number;
-  upserts: number;
-  deletes: number;
+export interface DeadLetterRecord extends SentBatch {
   /** Requests made in the run that gave up. */
   attempts: number;
   /** The last HTTP status, when the receiver answered at all. */
