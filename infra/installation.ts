@@ -6,7 +6,8 @@
 import { Tags, Validations, type App, type Environment, type Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Flow } from '../shared/flow/types.ts';
-import { ORGANIZE_SLICE, type SliceKind } from '../shared/slice.ts';
+import { ORGANIZE_SLICE } from '../shared/slice.ts';
+import { coreStackId, SLICE_KINDS, sliceStackId } from '../shared/stack-names.ts';
 import { findSliceType, sliceTypes } from '../slices/registry.ts';
 import { CollectSliceStack } from './collect-slice-stack.ts';
 import { CoreStack } from './core-stack.ts';
@@ -19,17 +20,7 @@ export interface Installation {
   slices: Map<string, Stack>;
 }
 
-/** Every kind of slice stack: the names the vendor's stack patterns cover. */
-const SLICE_KINDS: readonly SliceKind[] = ['collect', 'organize', 'harness'];
-
-export function coreStackId(installation: string): string {
-  return `${installation}-core`;
-}
-
-/** The kind is part of the id so no slice name (say `core`) can collide with another stack. */
-export function sliceStackId(installation: string, kind: string, slice: string): string {
-  return `${installation}-${kind}-${slice}`;
-}
+export { coreStackId, sliceStackId };
 
 export function buildInstallation(app: App, flow: Flow): Installation {
   const name = flow.installation.name;

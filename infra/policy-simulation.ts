@@ -30,11 +30,17 @@ export class UnresolvableValue extends Error {}
 export class TemplateResolver {
   private readonly templates: Map<string, CfnTemplate>;
   private readonly parameters: Record<string, string>;
+  private readonly stackParameters: Record<string, Record<string, string>>;
 
-  /** `parameters` overrides template defaults, as a deploy with `--parameters` would. */
-  constructor(templates: Map<string, Template>, parameters: Record<string, string> = {}) {
+  /**
+   * `parameters` overrides template defaults, as a deploy with `--parameters`
+   * would; `stackParameters` does so for one stack (by stack name), where
+   * several installations' stacks share parameter names.
+   */
+  constructor(templates: Map<string, Template>, parameters: Record<string, string> = {}, stackParameters: Record<string, Record<string, string>> = {}) {
     this.templates = new Map([...templates].map(([name, t]) => [name, t.toJSON() as CfnTemplate]));
     this.parameters = parameters;
+    this.stackParameters = stackParameters;
   }
 
   stackNames(): string[] {
@@ -104,7 +110,7 @@ export class TemplateResolver {
     const t = this.template(stack);
     const parameter = t.Parameters?.[id];
     if (parameter) {
-      const value = this.parameters[id] ?? parameter.Default;
+      const value = this.stackParameters[stack]?.[id] ?? this.parameters[id] ?? parameter.Default;
       if (value === undefined) throw new UnresolvableValue(`${stack}: parameter ${id} has no value; expected a default or an override`);
       return String(value);
     }

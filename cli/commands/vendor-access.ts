@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { TerminalError } from '../../shared/errors.ts';
 import { loadFlow } from '../../shared/flow/load.ts';
+import type { Flow } from '../../shared/flow/types.ts';
 import { openMetadata } from '../../shared/local/runtime.ts';
 import type { UpgradeWindowRecord } from '../../shared/metadata/types.ts';
 import {
@@ -13,6 +15,9 @@ import {
   upgradeWindowStatus,
   VENDOR_ACTION_NAMES,
 } from '../../shared/vendor/controls.ts';
+import { grantAwsWindow, readAwsWindow, revokeAwsWindow, type AwsWindow, type WindowChange } from '../../shared/vendor/window-aws.ts';
+import { cloudFormationClient, withAwsOptions, type AwsOptions } from '../aws.ts';
+import { progress } from '../progress.ts';
 
 /** Prints the window's meaning and the AWS step that carries it to IAM; one JSON object with --json. */
 function report(installation: string, window: UpgradeWindowRecord | undefined, now: Date, json: boolean | undefined, changed?: boolean): void {
@@ -25,49 +30,79 @@ function report(installation: string, window: UpgradeWindowRecord | undefined, n
   if (changed === false) process.stdout.write('No upgrade window was open; nothing changed.\n');
   process.stdout.write(`${installation}: ${describeUpgradeWindow(status)}\n`);
   process.stdout.write(
-    `In AWS, IAM enforces it through the core stack's parameter ${aws.parameter}; set it with your own credentials (Reef does not call CloudFormation for you):\n  ${aws.command}\n`,
+    `This is the embedded default's record. In AWS, IAM enforces the core stack's parameter ${aws.parameter}: add --aws to set it with your own credentials, or run\n  ${aws.command}\n`,
   );
+}
+
+/** The AWS form: what the parameter holds now, and the stack update that set it. */
+function reportAws(result: WindowChange | AwsWindow, json: boolean | undefined): void {
+  const update = 'update' in result ? result.update : undefined;
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...result, changed: update?.changed ?? false }, null, 2) + '\n');
+    return;
+  }
+  if (update === undefined) process.stdout.write(`${result.stack}: ${result.parameter} is ${result.value}.\n`);
+  else if (!update.changed) process.stdout.write(`${result.stack}: ${result.parameter} was ${result.value} already; nothing changed.\n`);
+  else process.stdout.write(`${result.stack}: ${result.parameter} set to ${result.value} (${update.status} after ${update.seconds} s).\n`);
+  process.stdout.write(`${describeUpgradeWindow(result.window)}\n`);
+}
+
+/** Runs one window change against the deployed core stack, showing CloudFormation's progress. */
+async function inAws(flow: Flow, options: AwsOptions & { json?: boolean }, run: (cfn: ReturnType<typeof cloudFormationClient>, onProgress: (status: string, seconds: number) => void) => Promise<WindowChange | AwsWindow>): Promise<void> {
+  if (!flow.installation.vendor) {
+    throw new TerminalError('config', `${flow.dir}/reef.yaml: vendor: found nothing; expected a vendor section (account, externalId): without it the core stack has no vendor roles and no upgrade window`, {
+      code: 'vendor.not-configured',
+    });
+  }
+  const cfn = cloudFormationClient(flow, options);
+  const line = progress();
+  try {
+    reportAws(await run(cfn, (status, seconds) => line.update(`CloudFormation: ${status} (${seconds} s)`)), options.json);
+  } finally {
+    line.done();
+    cfn.destroy();
+  }
 }
 
 export function register(program: Command): void {
   const group = program
     .command('vendor-access')
     .description("your controls over the vendor's roles: open or close the upgrade window, see it, or act as a vendor role locally")
-    .addHelpText('after', '\nExamples:\n  reef vendor-access grant-upgrade examples/shop --hours 4\n  reef vendor-access revoke examples/shop\n  reef vendor-access as monitoring examples/shop status');
+    .addHelpText('after', '\nExamples:\n  reef vendor-access grant-upgrade examples/shop --hours 4\n  reef vendor-access grant-upgrade my-flow --hours 4 --aws\n  reef vendor-access revoke examples/shop\n  reef vendor-access as monitoring examples/shop status');
 
-  group
-    .command('grant-upgrade')
+  withAwsOptions(group.command('grant-upgrade'), "sets the core stack's VendorUpgradeUntil parameter")
     .argument('<flow>', 'the flow directory (holds reef.yaml)')
     .requiredOption('--hours <N>', `how long the vendor's upgrade role may act, from now: 1 to ${MAX_UPGRADE_HOURS}`)
     .option('--json', 'print one JSON object: the window, its record and the AWS step')
     .description("let the vendor's upgrade role update this installation for N hours (replaces an open window)")
-    .action(async (dir: string, options: { hours: string; json?: boolean }) => {
+    .action(async (dir: string, options: AwsOptions & { hours: string; json?: boolean }) => {
       const hours = parseHours(options.hours);
       const flow = await loadFlow(dir);
+      if (options.aws) return inAws(flow, options, (cfn, onProgress) => grantAwsWindow(cfn, flow.installation.name, hours, new Date(), onProgress));
       const { metadata, now, close } = await openMetadata(flow);
       const window = await metadata.grantUpgradeWindow(hours).finally(close);
       report(flow.installation.name, window, now(), options.json);
     });
 
-  group
-    .command('revoke')
+  withAwsOptions(group.command('revoke'), "sets the core stack's VendorUpgradeUntil parameter to a past time")
     .argument('<flow>', 'the flow directory (holds reef.yaml)')
     .option('--json', 'print one JSON object')
     .description('close the upgrade window now')
-    .action(async (dir: string, options: { json?: boolean }) => {
+    .action(async (dir: string, options: AwsOptions & { json?: boolean }) => {
       const flow = await loadFlow(dir);
+      if (options.aws) return inAws(flow, options, (cfn, onProgress) => revokeAwsWindow(cfn, flow.installation.name, new Date(), onProgress));
       const { metadata, now, close } = await openMetadata(flow);
       const { changed, window } = await metadata.revokeUpgradeWindow().finally(close);
       report(flow.installation.name, window, now(), options.json, changed);
     });
 
-  group
-    .command('show')
+  withAwsOptions(group.command('show'), "reads the core stack's VendorUpgradeUntil parameter")
     .argument('<flow>', 'the flow directory (holds reef.yaml)')
     .option('--json', 'print one JSON object')
     .description('what the upgrade window allows right now')
-    .action(async (dir: string, options: { json?: boolean }) => {
+    .action(async (dir: string, options: AwsOptions & { json?: boolean }) => {
       const flow = await loadFlow(dir);
+      if (options.aws) return inAws(flow, options, (cfn) => readAwsWindow(cfn, flow.installation.name, new Date()));
       const { metadata, now, close } = await openMetadata(flow);
       const window = await metadata.getUpgradeWindow().finally(close);
       report(flow.installation.name, window, now(), options.json);

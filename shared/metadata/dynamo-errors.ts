@@ -4,7 +4,7 @@
  */
 import { TerminalError, TransientError, isReefError } from '../errors.ts';
 
-/** Throttles, server faults and dropped connections: retrying later can succeed. */
+/** Throttles, server faults and dropped connections: retrying later can succeed (any AWS service). */
 const TRANSIENT_ERROR_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
@@ -23,7 +23,7 @@ export function errorName(e: unknown): string {
   return e instanceof Error ? e.name : typeof e;
 }
 
-function isTransient(e: unknown): boolean {
+export function isTransient(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false;
   const err = e as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; cause?: unknown; errors?: unknown };
   if (typeof err.name === 'string' && TRANSIENT_ERROR_NAMES.has(err.name)) return true;

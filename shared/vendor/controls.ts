@@ -20,6 +20,7 @@ import type { UpgradeWindowRecord, VendorActionRecord, VendorRole } from '../met
 import { VENDOR_ROLES } from '../metadata/types.ts';
 import { MAX_UPGRADE_HOURS } from '../metadata/vendor-access.ts';
 import { ORGANIZE_SLICE } from '../slice.ts';
+import { coreStackId } from '../stack-names.ts';
 
 // The contract with infra/ (the core stack's window parameter and its closed value) is defined in access.ts.
 import { CLOSED_UPGRADE_WINDOW, UPGRADE_WINDOW_PARAMETER } from './access.ts';
@@ -78,7 +79,8 @@ export function parseHours(text: string): number {
 }
 
 export interface UpgradeWindowStatus {
-  state: 'never' | 'open' | 'expired' | 'revoked';
+  /** `closed`: the deployed parameter holds CLOSED_UPGRADE_WINDOW (never opened, or revoked). */
+  state: 'never' | 'open' | 'expired' | 'revoked' | 'closed';
   open: boolean;
   until: string | null;
   /** Whole minutes left while open; 0 otherwise. */
@@ -92,11 +94,20 @@ export function upgradeWindowStatus(window: UpgradeWindowRecord | undefined, now
   return left > 0 ? { state: 'open', open: true, until: window.until, minutesLeft: Math.floor(left / 60_000) } : { state: 'expired', open: false, until: window.until, minutesLeft: 0 };
 }
 
+/** The window as the core stack's parameter holds it: what IAM enforces in AWS. */
+export function windowFromParameter(value: string, now: Date): UpgradeWindowStatus {
+  if (value === CLOSED_UPGRADE_WINDOW) return { state: 'closed', open: false, until: null, minutesLeft: 0 };
+  const left = Date.parse(value) - now.getTime();
+  return left > 0 ? { state: 'open', open: true, until: value, minutesLeft: Math.floor(left / 60_000) } : { state: 'expired', open: false, until: value, minutesLeft: 0 };
+}
+
 /** One sentence a customer reads: what the window means right now. */
 export function describeUpgradeWindow(status: UpgradeWindowStatus): string {
   switch (status.state) {
     case 'never':
       return "The vendor's upgrade role has never been allowed in; its monitoring and administration roles are unaffected.";
+    case 'closed':
+      return "The upgrade window is closed; the vendor's upgrade role cannot act until a new grant.";
     case 'revoked':
       return `The upgrade window was closed at ${status.until}; the vendor's upgrade role cannot act until a new grant.`;
     case 'expired':
@@ -111,10 +122,9 @@ export function describeUpgradeWindow(status: UpgradeWindowStatus): string {
 
 /**
  * The AWS half of a grant or revoke: set the core stack's window parameter,
- * keeping its template and every other parameter. The SDK's CloudFormation
- * client is not among Reef's dependencies, so Reef does not make this call:
- * it prints it, for the customer's own credentials (the vendor's roles may
- * not change this parameter).
+ * keeping its template and every other parameter. `--aws` makes this call
+ * with the customer's credentials (shared/vendor/window-aws.ts); this is the
+ * same step as an AWS CLI command, for a customer who deploys another way.
  */
 export interface AwsUpgradeWindowStep {
   stack: string;
@@ -124,8 +134,7 @@ export interface AwsUpgradeWindowStep {
 }
 
 export function awsUpgradeWindowStep(installation: string, status: UpgradeWindowStatus): AwsUpgradeWindowStep {
-  // The same name as infra/installation.ts coreStackId; importing it would load aws-cdk-lib into the CLI.
-  const stack = `${installation}-core`;
+  const stack = coreStackId(installation);
   const value = status.open && status.until !== null ? status.until : CLOSED_UPGRADE_WINDOW;
   return {
     stack,
