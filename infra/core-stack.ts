@@ -18,6 +18,7 @@ import { RedshiftCopyRole } from './constructs/redshift-copy-role.ts';
 import { REDSHIFT_PORT, ServerlessWarehouse, WAREHOUSE_DATABASE } from './constructs/serverless-warehouse.ts';
 import type { VendorSpec } from '../shared/vendor/access.ts';
 import { VendorRoles } from './vendor/vendor-roles.ts';
+import { coreExportName, type CoreExport } from '../shared/stack-names.ts';
 
 /** Partition and sort key names of the metadata table (see shared/metadata/types.ts). */
 export const METADATA_PARTITION_KEY = 'pk';
@@ -30,27 +31,9 @@ export const LAKE_ABORT_MULTIPART_DAYS = 7;
 /** Access logs are for audits and incident reviews, which look back about a year. */
 export const ACCESS_LOG_RETENTION_DAYS = 400;
 
-/**
- * What the core stack exports by name, for the slice stacks of the same
- * installation (and for the CLI). Named exports instead of CDK's generated
- * ones: the names are a readable contract, and they do not change when a
- * construct moves.
- */
-export type CoreExport =
-  | 'table-name'
-  | 'lake-bucket-name'
-  | 'lake-key-arn'
-  | 'event-bus-name'
-  | 'notification-topic-arn'
-  // Only with a warehouse the core creates (reef.yaml's warehouse.createServerless):
-  | 'warehouse-host'
-  | 'warehouse-admin-secret-arn'
-  | 'warehouse-security-group-id'
-  | 'warehouse-copy-role-arn';
-
-export function coreExportName(installation: string, what: CoreExport): string {
-  return `reef-${installation}-${what}`;
-}
+// The export names live in shared/stack-names.ts (free of CDK, for the CLI and the fleet tool); re-exported here.
+export { coreExportName };
+export type { CoreExport };
 
 /** The core resources as another stack of the installation sees them. */
 export interface CoreReferences {

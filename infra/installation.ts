@@ -3,11 +3,12 @@
  * from a loaded Flow. Kept apart from app.ts so tests synthesize exactly what
  * `cdk synth` does, from Flow objects they build themselves.
  */
-import { Tags, Validations, type App, type Environment, type Stack } from 'aws-cdk-lib';
+import { CfnOutput, Tags, Validations, type App, type Environment, type Stack } from 'aws-cdk-lib';
+import pkg from '../package.json' with { type: 'json' };
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Flow } from '../shared/flow/types.ts';
 import { ORGANIZE_SLICE } from '../shared/slice.ts';
-import { coreStackId, SLICE_KINDS, sliceStackId } from '../shared/stack-names.ts';
+import { coreStackId, REEF_VERSION_OUTPUT, SLICE_KINDS, sliceStackId } from '../shared/stack-names.ts';
 import { findSliceType, sliceTypes } from '../slices/registry.ts';
 import { CollectSliceStack } from './collect-slice-stack.ts';
 import { CoreStack } from './core-stack.ts';
@@ -103,6 +104,7 @@ export function buildInstallation(app: App, flow: Flow): Installation {
   }
   // The vendor's grants on each slice live in that slice's stack, naming its resources exactly.
   if (core.vendorRoles) for (const [slice, stack] of slices) core.vendorRoles.grantSlice(stack, slice);
+  for (const stack of [core, ...slices.values()]) new CfnOutput(stack, REEF_VERSION_OUTPUT, { value: pkg.version, description: 'The Reef version that synthesized this stack' });
   return { core, slices };
 }
 

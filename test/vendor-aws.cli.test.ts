@@ -96,3 +96,50 @@ test('vendor-access --aws without a vendor section, without credentials, or with
   assert.match(elsewhere.stderr, /^reef: target error \(aws\.unavailable\): CloudFormation DescribeStacks shop-core did not get an answer/);
   assert.equal(windowValue(), CLOSED_UPGRADE_WINDOW);
 });
+
+test('audit --aws lists from CloudTrail what the vendor roles did: assumptions allowed and refused, and the calls of each session, oldest first', async () => {
+  // The first test opened, used and shut the window; add a monitoring session and a wrong external id.
+  const monitoring = await vendorAssumes('monitoring');
+  const cfn = new CloudFormationClient({ endpoint: shop.standin.endpoint, region: TEST_REGION, credentials: { accessKeyId: monitoring.AccessKeyId!, secretAccessKey: monitoring.SecretAccessKey!, sessionToken: monitoring.SessionToken } });
+  await cfn.send(new DescribeStacksCommand({ StackName: 'shop-core' }));
+  cfn.destroy();
+  await assert.rejects(vendorAssumes('monitoring', 'guessed'), { name: 'AccessDenied' });
+
+  const audit = await reef(['audit', shop.dir, '--aws', '--json'], asCustomer());
+  assert.equal(audit.code, 0, audit.stderr);
+  const a = JSON.parse(audit.stdout) as { source: string; account: string; sessions: number; actions: { role: string; action: string; resource: string; allowed: boolean; reason: string; time: string }[] };
+  assert.deepEqual([a.source, a.account], ['cloudtrail', TEST_ACCOUNT]);
+  const seen = a.actions.map((x) => `${x.role} ${x.action} ${x.allowed ? 'allowed' : 'denied'}`);
+  // What the tests of this file had the vendor do, in order; nothing the customer did (their grant and revoke) is listed.
+  assert.deepEqual(seen, [
+    'upgrade sts:AssumeRole denied',
+    'upgrade sts:AssumeRole allowed',
+    'upgrade cloudformation:UpdateStack allowed',
+    'upgrade cloudformation:UpdateStack denied',
+    'upgrade cloudformation:DescribeStacks denied',
+    'upgrade sts:AssumeRole denied',
+    'monitoring sts:AssumeRole allowed',
+    'monitoring cloudformation:DescribeStacks allowed',
+    'monitoring sts:AssumeRole denied',
+  ]);
+  assert.equal(a.sessions, 2);
+  const times = a.actions.map((x) => x.time);
+  assert.deepEqual(times, [...times].sort());
+  const refusedCore = a.actions[3]!;
+  assert.match(refusedCore.resource, /:stack\/shop-core\//);
+  assert.match(refusedCore.reason, /^AccessDenied: User: arn:aws:sts::111122223333:assumed-role\/reef-shop-vendor-upgrade\/ops is not authorized to perform: cloudformation:UpdateStack/);
+  assert.match(a.actions[0]!.reason, /^AccessDenied: .*sts:AssumeRole on resource: arn:aws:iam::111122223333:role\/reef-shop-vendor-upgrade$/);
+
+  const text = await reef(['audit', shop.dir, '--aws'], asCustomer());
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^time\s+role\s+action\s+resource\s+outcome$/m);
+  assert.match(text.stdout, /\s+monitoring\s+sts:AssumeRole\s+arn:aws:iam::111122223333:role\/reef-shop-vendor-monitoring\s+DENIED$/m);
+  assert.match(text.stdout, /^9 action\(s\) from CloudTrail event history in 111122223333 eu-west-1, 2 vendor session\(s\)\.$/m);
+
+  const later = await reef(['audit', shop.dir, '--aws', '--since', new Date(Date.now() + 60_000).toISOString()], asCustomer());
+  assert.equal(later.code, 0, later.stderr);
+  assert.match(later.stdout, /^shop: no vendor role acted since .* \(CloudTrail event history/);
+  const bad = await reef(['audit', shop.dir, '--aws', '--since', 'yesterday'], asCustomer());
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'reef: config error (audit.invalid-since): --since is "yesterday"; expected an ISO 8601 date or time such as 2026-03-05 or 2026-03-05T09:00:00Z\n');
+});
