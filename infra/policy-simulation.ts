@@ -215,6 +215,15 @@ export class TemplateResolver {
     return documents;
   }
 
+  /** The role's permissions boundary (a managed policy of its own stack), if it has one. */
+  roleBoundary(stack: string, id: string): PolicyDocument | undefined {
+    const boundary = this.resource(stack, id).Properties?.['PermissionsBoundary'] as { Ref?: string } | undefined;
+    if (boundary === undefined) return undefined;
+    const policy = boundary.Ref === undefined ? undefined : this.template(stack).Resources[boundary.Ref];
+    if (policy?.Type !== 'AWS::IAM::ManagedPolicy') throw new UnresolvableValue(`${stack}: ${id}'s permissions boundary is not a managed policy of the same template; expected a Ref to one`);
+    return this.resolve(stack, policy.Properties!['PolicyDocument']) as PolicyDocument;
+  }
+
   trustPolicy(stack: string, id: string): PolicyDocument {
     return this.resolve(stack, this.resource(stack, id).Properties!['AssumeRolePolicyDocument']) as PolicyDocument;
   }
@@ -245,8 +254,8 @@ export interface Request {
   context?: Record<string, string | string[]>;
 }
 
-/** IAM's decision on a request of `principal` under these identity policies (and a resource policy). */
-export async function decide(principal: string, identityPolicies: PolicyDocument[], request: Request, resourcePolicy?: PolicyDocument): Promise<Decision> {
+/** IAM's decision on a request of `principal` under these identity policies (and a resource policy, and a permissions boundary). */
+export async function decide(principal: string, identityPolicies: PolicyDocument[], request: Request, resourcePolicy?: PolicyDocument, boundary?: PolicyDocument): Promise<Decision> {
   const simulation: Simulation = {
     request: {
       principal,
@@ -258,6 +267,7 @@ export async function decide(principal: string, identityPolicies: PolicyDocument
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     resourcePolicy,
+    permissionBoundaryPolicies: boundary && [{ name: 'boundary', policy: boundary }],
   };
   const result = await runSimulation(simulation, {});
   if (result.resultType === 'error') {

@@ -118,7 +118,7 @@ function sliceRoleOf(slice: string): { stack: string; id: string } {
 
 function vendorRole(role: VendorRole) {
   const at = resolver.findRole(vendorRoleName(NAME, role));
-  return { ...at, arn: resolver.roleArn(at.stack, at.id), policies: resolver.rolePolicies(at.stack, at.id) };
+  return { ...at, arn: resolver.roleArn(at.stack, at.id), policies: resolver.rolePolicies(at.stack, at.id), boundary: resolver.roleBoundary(at.stack, at.id) };
 }
 
 /** What no vendor role may ever do: read data, decrypt it, read a secret, query a warehouse. */
@@ -160,8 +160,8 @@ async function dataAccess(principal: string, policies: PolicyDocument[], now: st
   return found;
 }
 
-async function expectDecision(principal: string, policies: PolicyDocument[], r: Request, expected: 'Allowed' | 'Denied', why: string): Promise<void> {
-  const decision = await decide(principal, policies, r);
+async function expectDecision(principal: string, policies: PolicyDocument[], r: Request, expected: 'Allowed' | 'Denied', why: string, boundary?: PolicyDocument): Promise<void> {
+  const decision = await decide(principal, policies, r, undefined, boundary);
   assert.equal(decision === 'Allowed' ? 'Allowed' : 'Denied', expected, `${why}: ${r.action} on ${r.resource} ${JSON.stringify(r.context ?? {})} was ${decision}`);
 }
 
@@ -199,9 +199,10 @@ test('the check fails on a broadened policy: an Allow of s3:GetObject, kms:Decry
 });
 
 test('monitoring: describes executions, state machines, functions, stacks, reads metadata and logs; changes nothing', async () => {
-  const { arn, policies } = vendorRole('monitoring');
-  const allowed = (r: Request, why: string) => expectDecision(arn, policies, r, 'Allowed', `monitoring ${why}`);
-  const denied = (r: Request, why: string) => expectDecision(arn, policies, r, 'Denied', `monitoring ${why}`);
+  const { arn, policies, boundary } = vendorRole('monitoring');
+  assert.ok(boundary, 'monitoring has a permissions boundary');
+  const allowed = (r: Request, why: string) => expectDecision(arn, policies, r, 'Allowed', `monitoring ${why}`, boundary);
+  const denied = (r: Request, why: string) => expectDecision(arn, policies, r, 'Denied', `monitoring ${why}`, boundary);
   for (const slice of SLICES) {
     await allowed({ action: 'states:DescribeExecution', resource: executionArnOf(slice) }, slice);
     await allowed({ action: 'states:GetExecutionHistory', resource: executionArnOf(slice) }, slice);
@@ -224,8 +225,9 @@ test('monitoring: describes executions, state machines, functions, stacks, reads
 });
 
 test('administration: starts and redrives executions, updates config items only (their attributes, their partition)', async () => {
-  const { arn, policies } = vendorRole('administration');
-  const at = (r: Request, expected: 'Allowed' | 'Denied', why: string) => expectDecision(arn, policies, r, expected, `administration ${why}`);
+  const { arn, policies, boundary } = vendorRole('administration');
+  assert.ok(boundary, 'administration has a permissions boundary');
+  const at = (r: Request, expected: 'Allowed' | 'Denied', why: string) => expectDecision(arn, policies, r, expected, `administration ${why}`, boundary);
   const update = (pk: string, attributes: string[]): Request => ({
     action: 'dynamodb:UpdateItem',
     resource: TABLE_ARN,
@@ -271,6 +273,56 @@ test('upgrade: creates and updates the slice stacks, passing only their roles, o
   const closed = new TemplateResolver(installed.templates, { [UPGRADE_WINDOW_PARAMETER]: '1970-01-01T00:00:00.000Z' });
   const at2 = closed.findRole(vendorRoleName(NAME, 'upgrade'));
   assert.equal(await decide(arn, closed.rolePolicies(at2.stack, at2.id), { action: 'cloudformation:UpdateStack', resource: stackArn(sliceStack(shopSource.slice)), context: inWindow }), 'ImplicitlyDenied');
+});
+
+test('upgrade: CloudFormation may change the slice stacks\' resources on its behalf, inside the window; the role itself may not call them', async () => {
+  const { arn, policies } = vendorRole('upgrade');
+  const at = (r: Request, expected: 'Allowed' | 'Denied', why: string) => expectDecision(arn, policies, r, expected, `upgrade ${why}`);
+  const via = { 'aws:CurrentTime': IN_WINDOW, 'aws:CalledViaFirst': 'cloudformation.amazonaws.com', 'aws:CalledVia': ['cloudformation.amazonaws.com'] };
+  for (const slice of SLICES) {
+    const t = resolver.template(sliceStack(slice));
+    const fn = Object.entries(t.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function')![0];
+    const functionArn = String(resolver.resolve(sliceStack(slice), { 'Fn::GetAtt': [fn, 'Arn'] }));
+    await at({ action: 'lambda:UpdateFunctionCode', resource: functionArn, context: via }, 'Allowed', `${slice} function through CloudFormation`);
+    await at({ action: 'lambda:UpdateFunctionCode', resource: functionArn, context: { 'aws:CurrentTime': IN_WINDOW } }, 'Denied', `${slice} function called directly`);
+    await at({ action: 'lambda:UpdateFunctionCode', resource: functionArn, context: { ...via, 'aws:CurrentTime': AFTER_WINDOW } }, 'Denied', `${slice} function after the window`);
+    await at({ action: 'lambda:InvokeFunction', resource: functionArn, context: via }, 'Denied', `${slice} function invoked`);
+    await at({ action: 'states:UpdateStateMachine', resource: machineArnOf(slice), context: via }, 'Allowed', `${slice} state machine`);
+    const role = sliceRoleOf(slice);
+    await at({ action: 'iam:PutRolePolicy', resource: resolver.roleArn(role.stack, role.id), context: via }, 'Allowed', `${slice} role policy`);
+  }
+  await at({ action: 'lambda:UpdateFunctionCode', resource: `arn:aws:lambda:${TEST_REGION}:${TEST_ACCOUNT}:function:payroll-export`, context: via }, 'Denied', 'a function of another stack');
+  await at({ action: 'lambda:UpdateFunctionCode', resource: `arn:aws:lambda:${TEST_REGION}:${TEST_ACCOUNT}:function:${CORE}-Anything`, context: via }, 'Denied', 'a function of the core stack');
+  await at({ action: 'iam:PutRolePolicy', resource: vendorRole('monitoring').arn, context: via }, 'Allowed', 'the grants slice stacks put on the monitoring role (its boundary caps them)');
+  for (const role of VENDOR_ROLES) {
+    const target = vendorRole(role).arn;
+    await at({ action: 'iam:DeleteRolePermissionsBoundary', resource: target, context: via }, 'Denied', `${role} boundary removed`);
+    await at({ action: 'iam:PutRolePermissionsBoundary', resource: target, context: via }, 'Denied', `${role} boundary replaced`);
+  }
+  await at({ action: 'iam:PutRolePolicy', resource: vendorRole('upgrade').arn, context: via }, 'Denied', 'its own policies');
+  // A release's artifacts: objects of the vendor's own buckets only, through CloudFormation.
+  const release = 'arn:aws:s3:::reef-releases-eu-west-1/0.2.0/acme/shop-collect-shop.template.json';
+  await at({ action: 's3:GetObject', resource: release, context: { ...via, 's3:ResourceAccount': VENDOR_ACCOUNT } }, 'Allowed', 'a release template');
+  await at({ action: 's3:GetObject', resource: release, context: { 'aws:CurrentTime': IN_WINDOW, 's3:ResourceAccount': VENDOR_ACCOUNT } }, 'Denied', 'a release template read directly');
+  await at({ action: 's3:GetObject', resource: 'arn:aws:s3:::customer-exports/x.csv', context: { ...via, 's3:ResourceAccount': TEST_ACCOUNT } }, 'Denied', "an object of the customer's account");
+  assert.equal(await decide(arn, policies, { action: 's3:GetObject', resource: lakeObject(shopSource.slice), context: { ...via, 's3:ResourceAccount': TEST_ACCOUNT, 'aws:SecureTransport': 'true' } }, lakeBucketPolicy), 'ExplicitlyDenied');
+});
+
+test('boundaries: a policy attached to the monitoring or administration role later (say, by an upgraded slice stack) cannot give it any other action', async () => {
+  const widened: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['lambda:InvokeFunction', 'states:StartExecution', 'dynamodb:PutItem', 'iam:CreateRole', 'sts:AssumeRole'], Resource: '*' }] };
+  for (const role of ['monitoring', 'administration'] as const) {
+    const { arn, policies, boundary } = vendorRole(role);
+    const at = (r: Request, expected: 'Allowed' | 'Denied', why: string) => expectDecision(arn, [...policies, widened], r, expected, `${role} ${why}`, boundary);
+    await at({ action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${TEST_REGION}:${TEST_ACCOUNT}:function:${sliceStack(shopSource.slice)}-Collect` }, 'Denied', 'invoke a slice function');
+    await at({ action: 'dynamodb:PutItem', resource: TABLE_ARN }, 'Denied', 'write the metadata');
+    await at({ action: 'iam:CreateRole', resource: `arn:aws:iam::${TEST_ACCOUNT}:role/backdoor` }, 'Denied', 'create a role');
+    await at({ action: 'sts:AssumeRole', resource: resolver.roleArn(sliceRoleOf(shopSource.slice).stack, sliceRoleOf(shopSource.slice).id) }, 'Denied', 'assume a slice role');
+    // Without the boundary the widened policy would have worked: the boundary is what stops it.
+    assert.equal(await decide(arn, [...policies, widened], { action: 'dynamodb:PutItem', resource: TABLE_ARN }), 'Allowed', role);
+  }
+  // Within the boundary, the role keeps what it is for.
+  const admin = vendorRole('administration');
+  await expectDecision(admin.arn, [...admin.policies, widened], { action: 'states:StartExecution', resource: machineArnOf(shopSource.slice) }, 'Allowed', 'administration starts', admin.boundary);
 });
 
 test('trust: only the vendor account, only with the external id; the upgrade role only inside the window', async () => {

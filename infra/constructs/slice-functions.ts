@@ -335,6 +335,8 @@ export function sliceStateMachine(scope: Construct, props: SliceStateMachineProp
     }),
   );
   const machine = new sfn.StateMachine(scope, 'StateMachine', {
+    // Named like its log group, `reef-<installation>-<slice>`: the vendor's upgrade role names state machines by that prefix (vendor-roles.ts).
+    stateMachineName: props.logName,
     // toJsonString keeps the function ARN tokens as references inside the JSON.
     definitionBody: sfn.DefinitionBody.fromString(Stack.of(scope).toJsonString(props.definition)),
     stateMachineType: sfn.StateMachineType.STANDARD,

@@ -14,7 +14,7 @@
  * explicit Deny of exactly that, so a broad policy attached later by hand
  * (say AWS's ReadOnlyAccess) cannot open it either.
  */
-import { ArnFormat, CfnParameter, Fn, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnParameter, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -48,6 +48,104 @@ export const FORBIDDEN_ON_LAKE_KEY = ['kms:Decrypt', 'kms:ReEncrypt*', 'kms:Gene
  * partition cannot be rewritten into something else.
  */
 export const CONFIG_ITEM_ATTRIBUTES = ['pk', 'sk', 'slice', 'type', 'configJson', 'version', 'updatedAt'];
+
+/**
+ * Every action the monitoring role's policies use, here and in each slice
+ * stack (grantSlice). Its permissions boundary allows these and nothing else:
+ * the slice stacks hold policies on this role, and the upgrade role may
+ * update the slice stacks, so without the boundary an upgrade could widen an
+ * always-on role beyond its window.
+ */
+const MONITORING_ACTIONS = {
+  metadata: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:DescribeTable'],
+  stacks: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResources', 'cloudformation:ListStackResources', 'cloudformation:GetTemplate'],
+  listAndMetrics: [
+    'cloudformation:ListStacks',
+    'states:ListStateMachines',
+    'logs:DescribeLogGroups',
+    'logs:GetQueryResults',
+    'logs:StopQuery',
+    'cloudwatch:GetMetricData',
+    'cloudwatch:GetMetricStatistics',
+    'cloudwatch:ListMetrics',
+    'cloudwatch:DescribeAlarms',
+  ],
+  machines: ['states:DescribeStateMachine', 'states:ListExecutions'],
+  executions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+  functions: ['lambda:GetFunctionConfiguration'],
+  logs: ['logs:DescribeLogStreams', 'logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:StartQuery'],
+};
+/** Every action the administration role's policies use; its boundary, like monitoring's. */
+const ADMINISTRATION_ACTIONS = { start: ['states:StartExecution'], redrive: ['states:RedriveExecution'], config: ['dynamodb:UpdateItem'] };
+
+/**
+ * What CloudFormation does to a slice stack's resources on the upgrade role's
+ * behalf. CloudFormation acts with the caller's permissions, so without these
+ * an upgrade that changes a function could not be deployed; each is allowed
+ * only through CloudFormation (aws:CalledViaFirst), never called directly.
+ */
+const SLICE_RESOURCE_ACTIONS = {
+  functions: [
+    'lambda:CreateFunction',
+    'lambda:DeleteFunction',
+    'lambda:GetFunction',
+    'lambda:GetFunctionConfiguration',
+    'lambda:UpdateFunctionCode',
+    'lambda:UpdateFunctionConfiguration',
+    'lambda:ListTags',
+    'lambda:TagResource',
+    'lambda:UntagResource',
+    'lambda:PutFunctionConcurrency',
+    'lambda:DeleteFunctionConcurrency',
+    'lambda:GetRuntimeManagementConfig',
+    'lambda:PutRuntimeManagementConfig',
+    'lambda:GetFunctionRecursionConfig',
+    'lambda:PutFunctionRecursionConfig',
+    'lambda:GetFunctionCodeSigningConfig',
+  ],
+  logGroups: ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy', 'logs:TagResource', 'logs:UntagResource', 'logs:ListTagsForResource', 'logs:TagLogGroup', 'logs:UntagLogGroup', 'logs:ListTagsLogGroup'],
+  stateMachines: ['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:DeleteStateMachine', 'states:DescribeStateMachine', 'states:TagResource', 'states:UntagResource', 'states:ListTagsForResource'],
+  schedules: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
+  rules: ['events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:EnableRule', 'events:DisableRule', 'events:PutTargets', 'events:RemoveTargets', 'events:ListTargetsByRule', 'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource'],
+  roles: [
+    'iam:CreateRole',
+    'iam:DeleteRole',
+    'iam:GetRole',
+    'iam:UpdateRole',
+    'iam:UpdateRoleDescription',
+    'iam:UpdateAssumeRolePolicy',
+    'iam:TagRole',
+    'iam:UntagRole',
+    'iam:ListRoleTags',
+    'iam:PutRolePolicy',
+    'iam:DeleteRolePolicy',
+    'iam:GetRolePolicy',
+    'iam:ListRolePolicies',
+    'iam:ListAttachedRolePolicies',
+  ],
+  /** The vendor grants each slice stack puts on the monitoring and administration roles; their boundaries cap what a grant can give. */
+  vendorGrants: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:GetRolePolicy'],
+  /** A state machine's log delivery and a function's network settings: no resource-level permissions. */
+  unscoped: [
+    'logs:CreateLogDelivery',
+    'logs:GetLogDelivery',
+    'logs:UpdateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DescribeLogGroups',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeSubnets',
+    'ec2:DescribeVpcs',
+  ],
+  /** A release's templates and function code, from the vendor's own buckets. */
+  releaseArtifacts: ['s3:GetObject', 's3:GetObjectVersion'],
+};
+
+/** Only as CloudFormation's first hop: the role itself cannot call these directly, outside a stack update. */
+export const THROUGH_CLOUDFORMATION = { StringEquals: { 'aws:CalledViaFirst': 'cloudformation.amazonaws.com' } };
+
 
 export interface VendorRolesProps {
   installation: string;
@@ -88,20 +186,20 @@ export class VendorRoles extends Construct {
     const sliceStackArns = props.sliceStackNames.map(stackArn);
     const reefRoleArns = props.sliceStackNames.map((name) => stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${name}-*` }));
 
-    this.monitoring = this.role('monitoring', vendor, 'reads status: stacks, state machines, executions, functions, logs, metrics, metadata (no data)');
+    this.monitoring = this.role('monitoring', vendor, 'reads status: stacks, state machines, executions, functions, logs, metrics, metadata (no data)', undefined, Object.values(MONITORING_ACTIONS).flat());
     this.monitoring.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadMetadata',
         // Scan too: the metadata holds config, state, batch records, schemas and events, never rows of data,
         // and `reef status` lists slice configs with a scan.
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:DescribeTable'],
+        actions: MONITORING_ACTIONS.metadata,
         resources: [props.table.tableArn],
       }),
     );
     this.monitoring.addToPolicy(
       new iam.PolicyStatement({
         sid: 'DescribeReefStacks',
-        actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResources', 'cloudformation:ListStackResources', 'cloudformation:GetTemplate'],
+        actions: MONITORING_ACTIONS.stacks,
         resources: stackArns,
       }),
     );
@@ -109,22 +207,12 @@ export class VendorRoles extends Construct {
       new iam.PolicyStatement({
         sid: 'ListAndMetrics',
         // Names and numbers only. Not lambda:ListFunctions: it returns the environment of every function in the account.
-        actions: [
-          'cloudformation:ListStacks',
-          'states:ListStateMachines',
-          'logs:DescribeLogGroups',
-          'logs:GetQueryResults',
-          'logs:StopQuery',
-          'cloudwatch:GetMetricData',
-          'cloudwatch:GetMetricStatistics',
-          'cloudwatch:ListMetrics',
-          'cloudwatch:DescribeAlarms',
-        ],
+        actions: MONITORING_ACTIONS.listAndMetrics,
         resources: ['*'],
       }),
     );
 
-    this.administration = this.role('administration', vendor, 'starts and redrives executions, updates slice config items (no data)');
+    this.administration = this.role('administration', vendor, 'starts and redrives executions, updates slice config items (no data)', undefined, Object.values(ADMINISTRATION_ACTIONS).flat());
 
     // A parameter, not a literal: the customer opens and closes the window with one parameter update, no synth.
     this.upgradeUntil = new CfnParameter(stack, UPGRADE_WINDOW_PARAMETER, {
@@ -166,6 +254,7 @@ export class VendorRoles extends Construct {
           conditions: { ...inWindow, StringEquals: { 'iam:PassedToService': ['lambda.amazonaws.com', 'states.amazonaws.com', 'scheduler.amazonaws.com', 'events.amazonaws.com'] } },
         }),
       );
+      this.allowSliceResourceChanges(props, inWindow);
       for (const arn of sliceStackArns) acknowledgeWildcard(this.upgrade, arn, "Reef's own slice stacks only, named after the installation; the slice part is a wildcard so an upgrade can add a slice.");
       for (const arn of reefRoleArns) {
         acknowledgeWildcard(this.upgrade, arn, "The roles CloudFormation names after Reef's slice stacks, passed only to Lambda, Step Functions, Scheduler and EventBridge, only during the upgrade window.");
@@ -192,15 +281,75 @@ export class VendorRoles extends Construct {
     );
   }
 
+  /**
+   * What CloudFormation needs to change a slice stack's resources during an
+   * upgrade, on resources named after the slice stacks (CloudFormation names
+   * functions, roles, log groups, rules and schedules `<stack>-<id>-<suffix>`;
+   * state machines and their log groups are named `reef-<installation>-<slice>`
+   * in slice-functions.ts). Only through CloudFormation, only in the window.
+   */
+  private allowSliceResourceChanges(props: VendorRolesProps, inWindow: Record<string, Record<string, unknown>>): void {
+    const stack = Stack.of(this);
+    const conditions = { ...inWindow, ...THROUGH_CLOUDFORMATION };
+    const named = (service: string, resource: string, pattern: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) => stack.formatArn({ service, resource, resourceName: pattern, arnFormat });
+    const patterns = props.sliceStackNames;
+    const prefix = `reef-${this.installation}-*`;
+    const statements: Array<[string, string[], string[]]> = [
+      ['SliceFunctionsThroughCloudFormation', SLICE_RESOURCE_ACTIONS.functions, patterns.map((p) => named('lambda', 'function', p, ArnFormat.COLON_RESOURCE_NAME))],
+      [
+        'SliceLogGroupsThroughCloudFormation',
+        SLICE_RESOURCE_ACTIONS.logGroups,
+        [...patterns, `/aws/vendedlogs/states/${prefix}`].flatMap((p) => [named('logs', 'log-group', p, ArnFormat.COLON_RESOURCE_NAME), named('logs', 'log-group', `${p}:*`, ArnFormat.COLON_RESOURCE_NAME)]),
+      ],
+      ['SliceStateMachinesThroughCloudFormation', SLICE_RESOURCE_ACTIONS.stateMachines, [named('states', 'stateMachine', prefix, ArnFormat.COLON_RESOURCE_NAME)]],
+      ['SliceSchedulesThroughCloudFormation', SLICE_RESOURCE_ACTIONS.schedules, patterns.map((p) => named('scheduler', 'schedule', `*/${p}`))],
+      ['SliceRulesThroughCloudFormation', SLICE_RESOURCE_ACTIONS.rules, patterns.flatMap((p) => [named('events', 'rule', p), named('events', 'rule', `*/${p}`)])],
+      ['SliceRolesThroughCloudFormation', SLICE_RESOURCE_ACTIONS.roles, patterns.map((p) => stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${p}-*` }))],
+      ['VendorGrantsThroughCloudFormation', SLICE_RESOURCE_ACTIONS.vendorGrants, [this.monitoring.roleArn, this.administration.roleArn]],
+      ['UnscopedThroughCloudFormation', SLICE_RESOURCE_ACTIONS.unscoped, ['*']],
+    ];
+    for (const [sid, actions, resources] of statements) {
+      this.upgrade.addToPolicy(new iam.PolicyStatement({ sid, actions, resources, conditions }));
+      for (const r of resources) {
+        acknowledgeWildcard(this.upgrade, r, `Resources of Reef's own slice stacks, named after them (${sid}); changed only by CloudFormation during an upgrade, only inside the window.`);
+      }
+    }
+    const releaseObjects = 'arn:aws:s3:::*/*';
+    this.upgrade.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReleaseArtifactsThroughCloudFormation',
+        actions: SLICE_RESOURCE_ACTIONS.releaseArtifacts,
+        resources: [releaseObjects],
+        // Objects of buckets the vendor's account owns, nothing of this account's (the lake is also denied outright).
+        conditions: { ...conditions, StringEquals: { ...THROUGH_CLOUDFORMATION.StringEquals, 's3:ResourceAccount': props.vendor.account } },
+      }),
+    );
+    acknowledgeWildcard(this.upgrade, releaseObjects, "A release's templates and code in the vendor's own buckets (s3:ResourceAccount is the vendor's account), read by CloudFormation and Lambda during an upgrade only.");
+  }
+
   roles(): iam.Role[] {
     return [this.monitoring, this.administration, this.upgrade];
   }
 
-  private role(kind: VendorRole, vendor: VendorSpec, what: string, inWindow?: Record<string, Record<string, unknown>>): iam.Role {
+  /** `boundary`: the only actions the role can ever use, whatever policies are attached to it later. */
+  private role(kind: VendorRole, vendor: VendorSpec, what: string, inWindow?: Record<string, Record<string, unknown>>, boundary?: string[]): iam.Role {
     const id = `${kind[0]!.toUpperCase()}${kind.slice(1)}`;
+    const permissionsBoundary =
+      boundary &&
+      new iam.ManagedPolicy(this, `${id}Boundary`, {
+        description: `Reef ${this.installation}: the most the vendor's ${kind} role can ever do`,
+        statements: [new iam.PolicyStatement({ sid: 'AtMost', actions: boundary, resources: ['*'] })],
+      });
+    if (permissionsBoundary) {
+      Validations.of(permissionsBoundary).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: "A permissions boundary caps actions, not resources: the role's own policies name its resources; this lists the only actions they may ever grant.",
+      });
+    }
     return new iam.Role(this, id, {
       roleName: vendorRoleName(this.installation, kind),
       description: `Reef ${this.installation}: the vendor's ${kind} role, ${what}`,
+      permissionsBoundary,
       // The vendor's account, and only with the agreed external id (the confused-deputy guard).
       assumedBy: new iam.AccountPrincipal(vendor.account).withConditions({ StringEquals: { 'sts:ExternalId': vendor.externalId }, ...(inWindow ?? {}) }),
     });
@@ -224,13 +373,13 @@ export class VendorRoles extends Construct {
     const monitoring = new iam.Policy(sliceStack, 'VendorMonitoring', {
       roles: [imported('monitoring')],
       statements: [
-        new iam.PolicyStatement({ sid: 'DescribeMachines', actions: ['states:DescribeStateMachine', 'states:ListExecutions'], resources: machines.map((m) => m.stateMachineArn) }),
-        new iam.PolicyStatement({ sid: 'DescribeExecutions', actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: machines.map(executionsOf) }),
+        new iam.PolicyStatement({ sid: 'DescribeMachines', actions: MONITORING_ACTIONS.machines, resources: machines.map((m) => m.stateMachineArn) }),
+        new iam.PolicyStatement({ sid: 'DescribeExecutions', actions: MONITORING_ACTIONS.executions, resources: machines.map(executionsOf) }),
         // GetFunctionConfiguration, not GetFunction (which hands out a code download link): settings are enough to diagnose.
-        new iam.PolicyStatement({ sid: 'DescribeFunctions', actions: ['lambda:GetFunctionConfiguration'], resources: functions.map((f) => f.functionArn) }),
+        new iam.PolicyStatement({ sid: 'DescribeFunctions', actions: MONITORING_ACTIONS.functions, resources: functions.map((f) => f.functionArn) }),
         new iam.PolicyStatement({
           sid: 'ReadLogs',
-          actions: ['logs:DescribeLogStreams', 'logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:StartQuery'],
+          actions: MONITORING_ACTIONS.logs,
           resources: logGroups.map((g) => g.logGroupArn),
         }),
       ],
@@ -239,11 +388,11 @@ export class VendorRoles extends Construct {
     const administration = new iam.Policy(sliceStack, 'VendorAdministration', {
       roles: [imported('administration')],
       statements: [
-        new iam.PolicyStatement({ sid: 'StartExecutions', actions: ['states:StartExecution'], resources: machines.map((m) => m.stateMachineArn) }),
-        new iam.PolicyStatement({ sid: 'RedriveExecutions', actions: ['states:RedriveExecution'], resources: machines.map(executionsOf) }),
+        new iam.PolicyStatement({ sid: 'StartExecutions', actions: ADMINISTRATION_ACTIONS.start, resources: machines.map((m) => m.stateMachineArn) }),
+        new iam.PolicyStatement({ sid: 'RedriveExecutions', actions: ADMINISTRATION_ACTIONS.redrive, resources: machines.map(executionsOf) }),
         new iam.PolicyStatement({
           sid: 'UpdateConfigItem',
-          actions: ['dynamodb:UpdateItem'],
+          actions: ADMINISTRATION_ACTIONS.config,
           resources: [tableArn],
           conditions: {
             // The config item's partition exactly (not `SLICE#<slice>#…`, which holds schemas and events)...

@@ -256,12 +256,13 @@ export class AwsStandin {
   }
 
   /** The caller's ARN and policies: a long-term key's holder, or an assumed role with its policies as deployed now. */
-  private caller(accessKeyId: string): { arn: string; username: string; policies: PolicyDocument[]; session?: Session } {
+  private caller(accessKeyId: string): { arn: string; username: string; policies: PolicyDocument[]; boundary?: PolicyDocument; session?: Session } {
     const principal = this.options.principals[accessKeyId];
     if (principal) return { arn: principal.arn, username: principal.arn.split('/').at(-1)!, policies: principal.policies };
     const session = this.sessions.get(accessKeyId);
     if (!session) throw new AwsFault('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
-    return { arn: session.arn, username: session.roleName, policies: this.resolver().rolePolicies(session.stack, session.logicalId), session };
+    const resolver = this.resolver();
+    return { arn: session.arn, username: session.roleName, policies: resolver.rolePolicies(session.stack, session.logicalId), boundary: resolver.roleBoundary(session.stack, session.logicalId), session };
   }
 
   private record(accessKeyId: string, source: string, name: string, resources: TrailEvent['Resources'], detail: { errorCode?: string; errorMessage?: string; requestParameters?: unknown; responseElements?: unknown }): void {
@@ -294,7 +295,7 @@ export class AwsStandin {
   /** IAM's decision on the caller's identity policies; a denial is recorded and thrown as AccessDenied. */
   private async authorize(accessKeyId: string, source: string, name: string, action: string, resource: string, form?: URLSearchParams): Promise<void> {
     const c = this.caller(accessKeyId);
-    const decision = await decide(c.arn, c.policies, { action, resource, context: { 'aws:CurrentTime': this.now().toISOString() } });
+    const decision = await decide(c.arn, c.policies, { action, resource, context: { 'aws:CurrentTime': this.now().toISOString() } }, undefined, c.boundary);
     if (decision === 'Allowed') return;
     const message = `User: ${c.arn} is not authorized to perform: ${action} on resource: ${resource}${decision === 'ExplicitlyDenied' ? ' with an explicit deny in an identity-based policy' : ' because no identity-based policy allows the ' + action + ' action'}`;
     this.record(accessKeyId, source, name, resource === '*' ? [] : [{ ResourceType: 'AWS::CloudFormation::Stack', ResourceName: resource }], {
