@@ -20,7 +20,8 @@ export function progress(stream: NodeJS.WriteStream = process.stderr): Progress 
     update(text) {
       if (!live) return;
       clear();
-      const width = (stream.columns ?? 100) - 1;
+      // A terminal that reports no size says 0 columns.
+      const width = (stream.columns || 100) - 1;
       stream.write(text.length > width ? text.slice(0, width - 1) + '…' : text);
       shown = true;
     },

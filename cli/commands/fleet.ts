@@ -3,8 +3,9 @@ import { TerminalError } from '../../shared/errors.ts';
 import { addInstallation, readRegistry } from '../../shared/fleet/registry.ts';
 import type { FleetDriver, RolloutState } from '../../shared/fleet/rollout.ts';
 import { parseWaves, resumeRollout, rollbackRollout, rolloutStatePath, startRollout } from '../../shared/fleet/rollout.ts';
+import { AwsFleet } from '../../shared/fleet/aws.ts';
 import { createSimulatedFleet, SimulatedFleet } from '../../shared/fleet/simulated.ts';
-import { table } from '../progress.ts';
+import { progress, table } from '../progress.ts';
 
 const DEFAULT_REGISTRY = 'fleet.json';
 const DEFAULT_WAVES = '1,10,50,100';
@@ -12,17 +13,49 @@ const DEFAULT_WAVES = '1,10,50,100';
 interface DriverOptions {
   registry: string;
   simulated?: string;
+  aws?: boolean;
+  release?: string;
   json?: boolean;
 }
 
-/** The simulated driver, or a clear refusal: the AWS driver is described in shared/fleet/rollout.ts, not written. */
-function driverFor(options: DriverOptions): FleetDriver {
-  if (options.simulated !== undefined) return new SimulatedFleet(options.simulated);
-  throw new TerminalError(
-    'config',
-    'rollouts to AWS installations are not available yet (the STS and CloudFormation SDK clients are not among Reef\'s dependencies); expected --simulated <dir> naming simulated installations (reef fleet simulate)',
-    { code: 'fleet.aws-unavailable' },
-  );
+function invalidArguments(message: string): TerminalError {
+  return new TerminalError('config', message, { code: 'fleet.invalid-arguments' });
+}
+
+/**
+ * The simulated driver (`--simulated <dir>`) or the AWS one (`--aws --release
+ * <url>`): exactly one. The AWS driver's progress (each stack update) goes to
+ * `onProgress`.
+ */
+function driverFor(options: DriverOptions, onProgress: (line: string) => void): FleetDriver {
+  const { simulated, aws, release } = options;
+  if (simulated !== undefined && aws) throw invalidArguments('found both --simulated and --aws; expected one of them: --simulated <dir> for simulated installations, --aws --release <url> for installations in AWS');
+  if (simulated !== undefined) {
+    if (release !== undefined) throw invalidArguments(`found --release ${release} with --simulated; expected --release only with --aws`);
+    return new SimulatedFleet(simulated);
+  }
+  if (!aws) throw invalidArguments('no installations named; expected --aws --release <url> (installations in AWS) or --simulated <dir> (simulated ones, reef fleet simulate)');
+  if (release === undefined) throw invalidArguments('found --aws without --release; expected --release <url>, the base URL of the release templates (<url>/<version>/<installation>/<stack>.template.json)');
+  let url: URL | undefined;
+  try {
+    url = new URL(release);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw invalidArguments(`--release is ${JSON.stringify(release)}; expected an http(s) URL such as https://reef-releases.s3.eu-west-1.amazonaws.com (CloudFormation reads templates from S3)`);
+  }
+  return new AwsFleet({ release, onProgress });
+}
+
+/** Runs one command with its driver; the AWS driver's progress is a live line on stderr, on a terminal only. */
+async function withDriver<T>(options: DriverOptions, run: (driver: FleetDriver) => Promise<T>): Promise<T> {
+  const line = progress();
+  try {
+    return await run(driverFor(options, (text) => line.update(text)));
+  } finally {
+    line.done();
+  }
 }
 
 function printState(state: RolloutState, options: DriverOptions): void {
@@ -51,10 +84,18 @@ export function register(program: Command): void {
     .description('vendor side: the registry of installations and rollouts of a new version in waves with health gates')
     .addHelpText(
       'after',
-      '\nExamples:\n  reef fleet simulate --simulated sims --count 50 --installed 1.4.0\n  reef fleet list\n' +
-        '  reef fleet rollout 1.5.0 --channel stable --waves 1,10,50,100 --simulated sims\n  reef fleet rollout --resume --simulated sims\n  reef fleet rollback --simulated sims',
+      '\nInstallations are reached in AWS (--aws --release <url>: their vendor roles, assumed with your own AWS credentials and the\n' +
+        "registry's external ids) or simulated locally (--simulated <dir>, made by reef fleet simulate).\n" +
+        '\nExamples:\n  reef fleet add acme --account 123456789012 --region eu-west-1 --external-id reef-acme-7f3c --installed 1.4.0\n  reef fleet list\n' +
+        '  reef fleet rollout 1.5.0 --channel stable --waves 1,10,50,100 --aws --release https://reef-releases.s3.eu-west-1.amazonaws.com\n' +
+        '  reef fleet rollout --resume --aws --release https://reef-releases.s3.eu-west-1.amazonaws.com\n' +
+        '  reef fleet rollback --aws --release https://reef-releases.s3.eu-west-1.amazonaws.com\n' +
+        '  reef fleet simulate --simulated sims --count 50 --installed 1.4.0\n  reef fleet rollout 1.5.0 --simulated sims\n  reef fleet rollback --simulated sims',
     );
   const registryOption = ['--registry <file>', 'the registry (JSON)', DEFAULT_REGISTRY] as const;
+  const awsOption = ['--aws', 'the installations are deployed in AWS: reach them through their vendor roles with your own AWS credentials'] as const;
+  const releaseOption = ['--release <url>', 'with --aws: base URL of the release templates, <url>/<version>/<installation>/<stack>.template.json'] as const;
+  const simulatedOption = ['--simulated <dir>', 'the installations are simulated ones under this directory'] as const;
 
   group
     .command('list')
@@ -109,30 +150,41 @@ export function register(program: Command): void {
     .option('--channel <c>', 'the channel to roll it out to', 'stable')
     .option('--waves <list>', 'cumulative percentages after the canary, ending at 100', DEFAULT_WAVES)
     .option('--resume', 'continue the halted rollout (failed upgrades tried again, failed gates looked at again)')
-    .option('--simulated <dir>', 'the installations are simulated ones under this directory')
+    .option(...awsOption)
+    .option(...releaseOption)
+    .option(...simulatedOption)
     .option(...registryOption)
     .option('--json', 'print the rollout state as one JSON object')
     .description('upgrade a channel in waves (a canary, then growing percentages); halts at the first failing health gate')
-    .addHelpText('after', '\nA gate passes when the installation runs the new version, every slice is healthy and no batch failed since its upgrade.\nThe state is kept beside the registry (fleet.rollout.json). Exit status 1 when halted.')
+    .addHelpText(
+      'after',
+      '\nA gate passes when the installation runs the new version, every slice is healthy and no batch failed since its upgrade.\n' +
+        'With --aws, an upgrade lists the slice stacks with the monitoring role, then updates each one (collect, organize, harness)\n' +
+        "to <release>/<version>/<installation>/<stack>.template.json with the upgrade role, which IAM allows only while the customer's\n" +
+        'upgrade window is open (reef vendor-access grant-upgrade <flow> --hours N --aws); the core stack is never updated. A gate reads\n' +
+        "the stacks' status and ReefVersion output and the batches in the metadata table, with the monitoring role.\n" +
+        'The state is kept beside the registry (fleet.rollout.json). Exit status 1 when halted.',
+    )
     .action(async (version: string | undefined, options: DriverOptions & { channel: string; waves: string; resume?: boolean }) => {
       if (options.resume && version !== undefined) throw new TerminalError('config', `--resume continues the halted rollout; found a version (${version}) too, expected none`, { code: 'fleet.invalid-arguments' });
       if (!options.resume && version === undefined) throw new TerminalError('config', 'no version given; expected `reef fleet rollout <version>` or `--resume`', { code: 'fleet.invalid-arguments' });
       const percentages = parseWaves(options.waves);
-      const driver = driverFor(options);
-      const state = options.resume
-        ? await resumeRollout({ registry: options.registry, driver })
-        : await startRollout({ registry: options.registry, driver, version: version!, channel: options.channel, percentages });
+      const state = await withDriver(options, (driver) =>
+        options.resume ? resumeRollout({ registry: options.registry, driver }) : startRollout({ registry: options.registry, driver, version: version!, channel: options.channel, percentages }),
+      );
       printState(state, options);
     });
 
   group
     .command('rollback')
-    .option('--simulated <dir>', 'the installations are simulated ones under this directory')
+    .option(...awsOption)
+    .option(...releaseOption)
+    .option(...simulatedOption)
     .option(...registryOption)
     .option('--json', 'print the rollout state as one JSON object')
-    .description('take every installation the last rollout touched back to its previous version')
+    .description("take every installation the last rollout touched back to its previous version (with --aws: that version's templates under --release)")
     .action(async (options: DriverOptions) => {
-      const { state, errors } = await rollbackRollout({ registry: options.registry, driver: driverFor(options) });
+      const { state, errors } = await withDriver(options, (driver) => rollbackRollout({ registry: options.registry, driver }));
       for (const e of errors) process.stderr.write(`reef: could not roll back ${e.installation}: ${e.reason}\n`);
       if (options.json) process.stdout.write(JSON.stringify({ ...state, errors }, null, 2) + '\n');
       else process.stdout.write(`Rollout of ${state.version}: ${state.status}.\n`);

@@ -142,3 +142,34 @@ test('only the channel asked for is rolled out; the registry refuses bad entries
   writeFileSync(f.registry, JSON.stringify({ installations: [{ name: 'abc' }] }));
   assert.throws(() => readRegistry(f.registry), /installations\[0\]\.account: found nothing, expected/);
 });
+
+test('a gate whose health cannot be read fails: the rollout halts there, resumable, and names why', async () => {
+  const f = fleet(10);
+  let unreadable = true;
+  const driver = {
+    upgrade: (i: Parameters<SimulatedFleet['upgrade']>[0], v: string) => f.driver.upgrade(i, v),
+    snapshot: async (i: Parameters<SimulatedFleet['snapshot']>[0]) => {
+      if (unreadable) throw new TerminalError('target', 'metadata table was not found', { code: 'metadata.table-missing' });
+      return f.driver.snapshot(i);
+    },
+  };
+  const halted = await startRollout({ registry: f.registry, driver, version: NEW, channel: 'stable', percentages: WAVES });
+  assert.equal(halted.status, 'halted');
+  assert.deepEqual(halted.failed, [{ installation: 'sim-001', wave: 'canary', reason: 'health could not be read: target error (metadata.table-missing): metadata table was not found' }]);
+  assert.equal(readSimulated(f.root, 'sim-002').version, OLD);
+  unreadable = false;
+  const resumed = await resumeRollout({ registry: f.registry, driver });
+  assert.equal(resumed.status, 'completed');
+});
+
+test('a rollout with nothing to do leaves the last rollout in place, so it can still be rolled back', async () => {
+  const f = fleet(5);
+  const done = await startRollout({ registry: f.registry, driver: f.driver, version: NEW, channel: 'stable', percentages: WAVES });
+  assert.equal(done.status, 'completed');
+  const noop = await startRollout({ registry: f.registry, driver: f.driver, version: NEW, channel: 'stable', percentages: WAVES });
+  assert.deepEqual([noop.status, noop.waves.length], ['completed', 0]);
+  assert.equal(readRolloutState(f.registry)?.waves.length, done.waves.length, 'the state file still holds the real rollout');
+  const { state, errors } = await rollbackRollout({ registry: f.registry, driver: f.driver });
+  assert.deepEqual([state.status, errors], ['rolled-back', []]);
+  assert.deepEqual([...versions(f.root, f.registry).onDisk.values()], Array(5).fill(OLD));
+});

@@ -11,15 +11,16 @@
  * back to each installation's previous version.
  *
  * Installations are reached through a FleetDriver. simulated.ts has one for
- * simulated local installations. The AWS one is not written here (the SDK's
- * STS and CloudFormation clients are not among Reef's dependencies); its
- * shape: `upgrade` assumes the installation's upgrade role
- * (`arn:aws:iam::<account>:role/<vendorRoleName(name, 'upgrade')>`, with
- * `ExternalId` = the registry's externalId; refused by IAM outside the
- * customer's upgrade window) and updates its stacks to the version's
- * templates with CloudFormation, waiting for UPDATE_COMPLETE; `snapshot`
- * assumes the monitoring role and reads the metadata table (slice configs,
- * each slice's batches: status and finishedAt only, never data).
+ * simulated local installations (`--simulated`), aws.ts the one for
+ * installations deployed in AWS (`--aws --release <url>`): `upgrade` assumes
+ * the installation's upgrade role (`arn:aws:iam::<account>:role/
+ * <vendorRoleName(name, 'upgrade')>`, with `ExternalId` = the registry's
+ * externalId; refused by IAM outside the customer's upgrade window) and
+ * updates its slice stacks, never the core, to the release's templates for
+ * the version with CloudFormation, waiting for UPDATE_COMPLETE; `snapshot`
+ * assumes the monitoring role and reads the slice stacks' status and
+ * ReefVersion output and the metadata table (slice configs, each slice's
+ * batches: status and times only, never data).
  */
 import { describeError, TerminalError } from '../errors.ts';
 import type { FleetInstallation } from './registry.ts';
@@ -32,7 +33,7 @@ const UPGRADE_FAILED = 'upgrade failed: ';
 export interface HealthSnapshot {
   version: string;
   slices: { slice: string; healthy: boolean; why?: string }[];
-  batches: { slice: string; dataset: string; timelabel: string; status: 'committed' | 'failed' | 'running' | 'pending'; finishedAt: string }[];
+  batches: { slice: string; dataset: string; timelabel: string; status: 'committed' | 'failed' | 'running' | 'pending' | 'paused'; finishedAt: string }[];
 }
 
 export interface FleetDriver {
@@ -172,6 +173,8 @@ export async function startRollout(options: RolloutOptions & { version: string; 
     startedAt: now,
     updatedAt: now,
   };
+  // Nothing to do is not a rollout: the state file keeps the last real one, so it can still be rolled back.
+  if (state.waves.length === 0) return { ...state, status: 'completed' };
   return execute(state, options);
 }
 
@@ -229,7 +232,11 @@ async function execute(state: RolloutState, options: RolloutOptions): Promise<Ro
     for (const name of upgradedSoFar) {
       const inst = state.installations[name];
       if (inst.status !== 'upgraded' && inst.status !== 'healthy') continue;
-      const problems = healthProblems(await options.driver.snapshot(entry(name)), state.version, inst.upgradeStartedAt!);
+      // An installation whose health cannot be read fails its gate: the rollout halts (resumable) rather than guessing.
+      const problems = await options.driver.snapshot(entry(name)).then(
+        (snapshot) => healthProblems(snapshot, state.version, inst.upgradeStartedAt!),
+        (e: unknown) => [`health could not be read: ${describeError(e)}`],
+      );
       if (problems.length === 0) {
         inst.status = 'healthy';
       } else {
