@@ -73,7 +73,7 @@ export function register(program: Command): void {
   withAwsOptions(group.command('grant-upgrade'), "sets the core stack's VendorUpgradeUntil parameter")
     .argument('<flow>', 'the flow directory (holds reef.yaml)')
     .requiredOption('--hours <N>', `how long the vendor's upgrade role may act, from now: 1 to ${MAX_UPGRADE_HOURS}`)
-    .option('--json', 'print one JSON object: the window, its record and the AWS step')
+    .option('--json', 'print one JSON object: the window and where it is kept (the local record, or with --aws the parameter and its stack update)')
     .description("let the vendor's upgrade role update this installation for N hours (replaces an open window)")
     .action(async (dir: string, options: AwsOptions & { hours: string; json?: boolean }) => {
       const hours = parseHours(options.hours);
