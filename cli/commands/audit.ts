@@ -8,7 +8,7 @@ import type { Flow } from '../../shared/flow/types.ts';
 import { openMetadata } from '../../shared/local/runtime.ts';
 import type { VendorActionRecord } from '../../shared/metadata/types.ts';
 import { vendorActionsFromCloudTrail } from '../../shared/vendor/cloudtrail-audit.ts';
-import { awsRegion, withAwsOptions, type AwsOptions } from '../aws.ts';
+import { awsRegion, requireVendor, withAwsOptions, type AwsOptions } from '../aws.ts';
 import { table } from '../progress.ts';
 
 /** In AWS, without --since: the last week (the event history keeps 90 days; each lookup page costs half a second). */
@@ -48,9 +48,7 @@ async function accountOf(flow: Flow, region: string | undefined): Promise<string
 }
 
 async function auditAws(flow: Flow, options: AwsOptions & { since?: string; json?: boolean }): Promise<void> {
-  if (!flow.installation.vendor) {
-    throw new TerminalError('config', `${flow.dir}/reef.yaml: vendor: found nothing; expected a vendor section: without it the installation has no vendor roles to audit`, { code: 'vendor.not-configured' });
-  }
+  requireVendor(flow, 'the installation has no vendor roles to audit');
   const now = new Date();
   const since = options.since === undefined ? new Date(now.getTime() - AWS_DEFAULT_DAYS * 86_400_000) : parseSince(options.since);
   const region = awsRegion(flow, options);

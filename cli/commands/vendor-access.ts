@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { TerminalError } from '../../shared/errors.ts';
 import { loadFlow } from '../../shared/flow/load.ts';
 import type { Flow } from '../../shared/flow/types.ts';
 import { openMetadata } from '../../shared/local/runtime.ts';
@@ -16,7 +15,8 @@ import {
   VENDOR_ACTION_NAMES,
 } from '../../shared/vendor/controls.ts';
 import { grantAwsWindow, readAwsWindow, revokeAwsWindow, type AwsWindow, type WindowChange } from '../../shared/vendor/window-aws.ts';
-import { cloudFormationClient, withAwsOptions, type AwsOptions } from '../aws.ts';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { cloudFormationClient, requireVendor, withAwsOptions, type AwsOptions } from '../aws.ts';
 import { progress } from '../progress.ts';
 
 /** Prints the window's meaning and the AWS step that carries it to IAM; one JSON object with --json. */
@@ -48,12 +48,8 @@ function reportAws(result: WindowChange | AwsWindow, json: boolean | undefined):
 }
 
 /** Runs one window change against the deployed core stack, showing CloudFormation's progress. */
-async function inAws(flow: Flow, options: AwsOptions & { json?: boolean }, run: (cfn: ReturnType<typeof cloudFormationClient>, onProgress: (status: string, seconds: number) => void) => Promise<WindowChange | AwsWindow>): Promise<void> {
-  if (!flow.installation.vendor) {
-    throw new TerminalError('config', `${flow.dir}/reef.yaml: vendor: found nothing; expected a vendor section (account, externalId): without it the core stack has no vendor roles and no upgrade window`, {
-      code: 'vendor.not-configured',
-    });
-  }
+async function inAws(flow: Flow, options: AwsOptions & { json?: boolean }, run: (cfn: CloudFormationClient, onProgress: (status: string, seconds: number) => void) => Promise<WindowChange | AwsWindow>): Promise<void> {
+  requireVendor(flow, 'the core stack has no vendor roles and no upgrade window');
   const cfn = cloudFormationClient(flow, options);
   const line = progress();
   try {

@@ -1,8 +1,8 @@
 /**
  * Updating one deployed stack the way `cdk deploy` would leave it: every
- * parameter keeps its previous value unless named, the tags are kept unless
- * named, and the call returns only when CloudFormation has finished, saying
- * what went wrong when it rolled back.
+ * parameter keeps its previous value unless named, the tags are kept (none
+ * are sent), and the call returns only when CloudFormation has finished,
+ * saying what went wrong when it rolled back.
  */
 import {
   CloudFormationClient,
@@ -21,8 +21,6 @@ export interface StackUpdate {
   template: { previous: true } | { url: string };
   /** Parameters to change; every other keeps its previous value. */
   parameters?: Record<string, string>;
-  /** Tags to set; every other tag is kept. */
-  tags?: Record<string, string>;
   /** What a refusal by IAM means to the person running it. */
   denied?: string;
   /** Each status CloudFormation reports, as it changes. */
@@ -52,10 +50,6 @@ export function stackParameter(stack: Stack, name: string): string | undefined {
   return stack.Parameters?.find((p) => p.ParameterKey === name)?.ParameterValue;
 }
 
-export function stackTag(stack: Stack, key: string): string | undefined {
-  return stack.Tags?.find((t) => t.Key === key)?.Value;
-}
-
 export async function updateStack(cfn: CloudFormationClient, update: StackUpdate): Promise<StackUpdateResult> {
   const call = `CloudFormation UpdateStack ${update.stack}`;
   const current = await describeStack(cfn, update.stack, update.denied);
@@ -66,7 +60,6 @@ export async function updateStack(cfn: CloudFormationClient, update: StackUpdate
   for (const [key, value] of Object.entries(overrides)) {
     if (!parameters.some((p) => p.ParameterKey === key)) parameters.push({ ParameterKey: key, ParameterValue: value });
   }
-  const tags = update.tags && Object.entries({ ...Object.fromEntries((current.Tags ?? []).map((t) => [t.Key!, t.Value!])), ...update.tags }).map(([Key, Value]) => ({ Key, Value }));
   const started = Date.now();
   const seconds = () => Math.round((Date.now() - started) / 1000);
   try {
@@ -77,7 +70,6 @@ export async function updateStack(cfn: CloudFormationClient, update: StackUpdate
         Parameters: parameters,
         // Reef's stacks name their IAM roles; CloudFormation refuses the update without these.
         Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-        Tags: tags,
       }),
     );
   } catch (e) {

@@ -40,20 +40,19 @@ function untilIn(hours: number, now: Date): string {
 
 export type WindowChange = AwsWindow & { update: StackUpdateResult };
 
-async function setWindow(cfn: CloudFormationClient, installation: string, value: string, now: Date, onProgress?: (status: string, seconds: number) => void): Promise<WindowChange> {
-  const before = await readAwsWindow(cfn, installation, now);
+async function setWindow(cfn: CloudFormationClient, before: AwsWindow, value: string, now: Date, onProgress?: (status: string, seconds: number) => void): Promise<WindowChange> {
   const update = await updateStack(cfn, { stack: before.stack, template: { previous: true }, parameters: { [UPGRADE_WINDOW_PARAMETER]: value }, denied: DENIED, onProgress });
   return { ...before, value, window: windowFromParameter(value, now), update };
 }
 
 /** Opens (or replaces) the window: the upgrade role may act for `hours` from now. */
-export function grantAwsWindow(cfn: CloudFormationClient, installation: string, hours: number, now: Date, onProgress?: (status: string, seconds: number) => void): Promise<WindowChange> {
-  return setWindow(cfn, installation, untilIn(hours, now), now, onProgress);
+export async function grantAwsWindow(cfn: CloudFormationClient, installation: string, hours: number, now: Date, onProgress?: (status: string, seconds: number) => void): Promise<WindowChange> {
+  return setWindow(cfn, await readAwsWindow(cfn, installation, now), untilIn(hours, now), now, onProgress);
 }
 
 /** Closes the window now; a window already shut is left as it is (no stack update). */
 export async function revokeAwsWindow(cfn: CloudFormationClient, installation: string, now: Date, onProgress?: (status: string, seconds: number) => void): Promise<WindowChange | AwsWindow> {
   const current = await readAwsWindow(cfn, installation, now);
   if (!current.window.open) return current;
-  return setWindow(cfn, installation, CLOSED_UPGRADE_WINDOW, now, onProgress);
+  return setWindow(cfn, current, CLOSED_UPGRADE_WINDOW, now, onProgress);
 }

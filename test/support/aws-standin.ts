@@ -162,11 +162,11 @@ export class AwsStandin {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Stacks as `cdk deploy` left them: CREATE_COMPLETE, parameters at their defaults unless given. */
-  deploy(templates: Map<string, Template>, parameters: Record<string, string> = {}, tags: Record<string, string> = {}): void {
+  /** Stacks as a first `cdk deploy` leaves them: CREATE_COMPLETE, parameters at their defaults, no stack tags. */
+  deploy(templates: Map<string, Template>): void {
     for (const [name, t] of templates) {
       const template = t.toJSON() as CfnTemplateJson;
-      const params = Object.fromEntries(Object.entries(template.Parameters ?? {}).map(([k, p]) => [k, parameters[k] ?? String(p.Default ?? '')]));
+      const params = Object.fromEntries(Object.entries(template.Parameters ?? {}).map(([k, p]) => [k, String(p.Default ?? '')]));
       const created = this.now().toISOString();
       this.stacks.set(name, {
         name,
@@ -174,7 +174,7 @@ export class AwsStandin {
         status: 'CREATE_COMPLETE',
         template,
         parameters: params,
-        tags: { ...tags },
+        tags: {},
         events: [{ EventId: randomUUID(), LogicalResourceId: name, ResourceType: 'AWS::CloudFormation::Stack', Timestamp: created, ResourceStatus: 'CREATE_COMPLETE' }],
         created,
       });
